@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+
+/** How a domain command talks to a running server (implemented by `cli/`, which owns flags and output). */
+export interface ApiClient {
+  request<T = unknown>(
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T>;
+  /** A GET that returns the raw body text (for C2SP text formats). */
+  text(path: string): Promise<string>;
+}
+
+export interface CommandContext {
+  /** The API client for the server named by `--url`/`VIGIL_URL`, with the token from the flags or environment. */
+  client(command: Command): ApiClient;
+  /** Prints `value` as JSON with `--json`, otherwise as the human rendering. */
+  print(command: Command, value: unknown, human?: (value: never) => string): void;
+  /** A progress bar on stderr (shown only on a terminal); results still go to stdout. */
+  progress(label: string, total: number): Progress;
+  /** Adds the shared client flags (`--url`, `--token-file`, `--json`) to an administrative command. */
+  withClientOptions(command: Command): Command;
+}
+
+export interface Progress {
+  update(done: number, total?: number): void;
+  stop(): void;
+}

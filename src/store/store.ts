@@ -1,0 +1,185 @@
+import { createRequire } from 'node:module';
+import type SQLiteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Insertable, type Transaction } from 'kysely';
+import pg from 'pg';
+import { VigilError } from '../core/index.ts';
+import { migrationProvider } from './migrations.ts';
+import type { Database } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A query handle: the database itself or a transaction on it. */
+export type Queryable = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface OpenStoreOptions {
+  /** `postgres://...` selects PostgreSQL; otherwise `sqlitePath` is used. */
+  databaseUrl?: string | undefined;
+  sqlitePath?: string | undefined;
+  /** Connections in the PostgreSQL pool. */
+  poolSize?: number;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * better-sqlite3 12 aborts the process on Node >= 24.19 whenever a garbage-collected statement is
+ * finalised outside a JavaScript context (its ObjectWrap destructor; WiseLibs/better-sqlite3#1515),
+ * and 13 needs Node >= 22 (it crashes on 20). So Node 20 loads 12 and newer Nodes load 13, which
+ * npm installs as the optional alias `better-sqlite3-13` where the engine allows it.
+ */
+export function loadSqlite(): typeof SQLiteDatabase {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 22) {
+    try {
+      return require('better-sqlite3-13') as typeof SQLiteDatabase;
+    } catch (error) {
+      throw new VigilError(
+        'STORE_SQLITE_UNAVAILABLE',
+        'internal',
+        `Node ${process.versions.node} needs better-sqlite3 13 (the optional dependency better-sqlite3-13); run npm ci on this Node`,
+        { cause: error },
+      );
+    }
+  }
+  return require('better-sqlite3') as typeof SQLiteDatabase;
+}
+
+// PostgreSQL returns BIGINT as a string; every 64-bit integer of ours (ledger indices, sizes) fits
+// in a double's 53-bit mantissa for any log this platform will hold.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export class Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Where the data lives, with any password removed: safe to print. */
+  readonly location: string;
+
+  /** The SQLite connection under Kysely (SQLite only), for bulk inserts through cached statements. */
+  private readonly sqlite: SQLiteDatabase.Database | undefined;
+  private readonly insertStatements = new Map<string, SQLiteDatabase.Statement>();
+
+  private constructor(
+    db: Kysely<Database>,
+    dialect: Dialect,
+    location: string,
+    sqlite?: SQLiteDatabase.Database,
+  ) {
+    this.db = db;
+    this.dialect = dialect;
+    this.location = location;
+    this.sqlite = sqlite;
+  }
+
+  static open(options: OpenStoreOptions): Store {
+    if (options.databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(options.databaseUrl)) {
+      const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+      // An idle client that loses its server must not crash the process; the next query reports it.
+      pool.on('error', () => undefined);
+      const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      return new Store(db, 'postgres', redactUrl(options.databaseUrl));
+    }
+    if (options.databaseUrl !== undefined) {
+      throw new VigilError(
+        'STORE_URL_UNSUPPORTED',
+        'invalid',
+        'the database URL must start with postgres:// (leave it out to use the embedded SQLite store)',
+      );
+    }
+    if (options.sqlitePath === undefined) {
+      throw new VigilError(
+        'STORE_URL_UNSUPPORTED',
+        'invalid',
+        'neither a database URL nor a SQLite path was given',
+      );
+    }
+    const Sqlite = loadSqlite();
+    const sqlite = new Sqlite(options.sqlitePath);
+    sqlite.pragma('journal_mode = WAL');
+    // FULL: an acknowledged write survives power loss, not only a killed process (audit evidence).
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return new Store(db, 'sqlite', options.sqlitePath, sqlite);
+  }
+
+  /** Applies every pending migration; safe to call from several processes at once. */
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.dialect) });
+    const { error } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      throw new VigilError(
+        'STORE_MIGRATION_FAILED',
+        'internal',
+        'the database schema could not be migrated',
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
+  }
+
+  /**
+   * Inserts many rows of one table inside `tx`, the hot path of ledger appends. On SQLite a
+   * cached single-row statement runs in a loop on the one connection that Kysely's transaction
+   * holds (no statement is re-parsed; the loop is synchronous, so nothing interleaves); on
+   * PostgreSQL rows go in multi-row INSERTs.
+   */
+  async insertMany<T extends keyof Database & string>(
+    tx: Tx,
+    table: T,
+    rows: readonly Insertable<Database[T]>[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.sqlite !== undefined) {
+      const columns = Object.keys(rows[0] as object);
+      const key = `${table}(${columns.join(',')})`;
+      let statement = this.insertStatements.get(key);
+      if (statement === undefined) {
+        statement = this.sqlite.prepare(
+          `insert into "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+        );
+        this.insertStatements.set(key, statement);
+      }
+      for (const row of rows)
+        statement.run(columns.map((column) => (row as Record<string, unknown>)[column]));
+      return;
+    }
+    const chunk = Math.max(1, Math.floor(30_000 / Object.keys(rows[0] as object).length));
+    for (let start = 0; start < rows.length; start += chunk) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the row type is checked by this method's signature
+      await (tx.insertInto(table) as any).values(rows.slice(start, start + chunk)).execute();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable)';
+  }
+}
+
+/** True when a database error is a unique or primary-key violation, on either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** True when a database error is a foreign-key violation, on either engine. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
