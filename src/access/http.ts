@@ -1,0 +1,45 @@
+import type { FastifyRequest, onRequestHookHandler, onSendHookHandler } from 'fastify';
+import { VigilError } from '../core/index.ts';
+import type { Scope } from './scopes.ts';
+import type { AccessService, Caller } from './service.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a route needs; routes without one are public (health, metrics, docs). */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** Authenticates every request to a route that declares a scope, before its body is read. */
+export function authenticationHook(access: AccessService): onRequestHookHandler {
+  return async (request) => {
+    const scope = request.routeOptions.config.scope;
+    if (scope === undefined) return;
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
+    request.caller = await access.authenticate(match?.[1], scope);
+  };
+}
+
+/**
+ * Records the token's use once the request has succeeded, before the reply leaves: a refused or
+ * malformed request does not count as needing its scope in the least-privilege report.
+ */
+export function usageHook(access: AccessService): onSendHookHandler {
+  return async (request, reply) => {
+    if (request.caller !== undefined && reply.statusCode < 400) {
+      await access.recordUse(request.caller, request.routeOptions.config.scope);
+    }
+  };
+}
+
+/** The authenticated caller of a scoped route. */
+export function callerOf(request: FastifyRequest): Caller {
+  if (request.caller === undefined) {
+    throw new VigilError('ACCESS_TOKEN_MISSING', 'unauthenticated', 'a bearer token is required');
+  }
+  return request.caller;
+}
