@@ -1,0 +1,189 @@
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { accessRoutes, authenticationHook, usageHook } from '../access/index.ts';
+import { ProblemSchema, VigilError } from '../core/index.ts';
+import { ledgerRoutes } from '../ledger/index.ts';
+import { productRoutes } from '../products/index.ts';
+import { registerMetrics } from './metrics.ts';
+import type { Platform } from './platform.ts';
+import { problemOf, routeNotFound } from './problem.ts';
+
+export const version = '0.1.0';
+/** Admin API bodies are small JSON documents; anything bigger is refused with 413. */
+export const adminBodyLimit = 256 * 1024;
+
+// ajv-formats is CommonJS with an ES-style default in its typings.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+function makeAjv(options: ConstructorParameters<typeof Ajv>[0]): Ajv {
+  const ajv = new Ajv({ allErrors: false, strict: false, ...options });
+  addFormats(ajv);
+  return ajv;
+}
+
+/** The query string of a route that takes none. */
+const NoQuery = Type.Object({}, { additionalProperties: false });
+
+/** Refuses a request body sent to a route that declares none. */
+async function refuseBody(request: FastifyRequest): Promise<void> {
+  if (request.body !== undefined) {
+    throw new VigilError('REQUEST_BODY_UNEXPECTED', 'invalid', 'this endpoint takes no request body');
+  }
+}
+
+export interface ServerOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Pino options: JSON logs with request ids, secrets redacted by path. */
+export const loggerOptions = {
+  level: process.env.VIGIL_LOG_LEVEL ?? 'info',
+  redact: {
+    paths: [
+      'req.headers.authorization',
+      'req.headers.cookie',
+      '*.token',
+      '*.secret',
+      '*.enrollmentSecret',
+      '*.privateKey',
+    ],
+    censor: '[redacted]',
+  },
+};
+
+/**
+ * The admin API: every domain module's routes, OpenAPI 3.1 at /openapi.json, rendered docs at
+ * /docs, health and Prometheus metrics. Every error leaves as RFC 9457 problem+json.
+ */
+export async function buildAdminServer(
+  platform: Platform,
+  options: ServerOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: adminBodyLimit,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly (no coercion, unknown fields refused); query strings and path
+  // parameters arrive as text and are coerced to their declared types.
+  const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false, useDefaults: true });
+  const textAjv = makeAjv({ coerceTypes: true, removeAdditional: false, useDefaults: true });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema),
+  );
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemOf(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    // RFC 6750 §3: a 401 names the scheme the client should use.
+    if (problem.status === 401) void reply.header('www-authenticate', 'Bearer realm="vigil"');
+    return reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type('application/problem+json').send(routeNotFound(request.method, request.url)),
+  );
+
+  // The admin API reads JSON only: without Fastify's default text/plain parser, any other media
+  // type is 415 before it reaches a schema.
+  app.removeContentTypeParser('text/plain');
+  // Every documented route validates its whole request: one that declares no query string accepts
+  // none, and one that declares no body (DELETE) refuses one instead of ignoring it.
+  app.addHook('onRoute', (route) => {
+    if (route.schema === undefined || route.schema.hide === true) return;
+    route.schema.querystring ??= NoQuery;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.schema.body === undefined && methods.some((method) => method !== 'GET' && method !== 'HEAD')) {
+      const existing =
+        route.preValidation === undefined
+          ? []
+          : Array.isArray(route.preValidation)
+            ? route.preValidation
+            : [route.preValidation];
+      route.preValidation = [refuseBody, ...existing];
+    }
+  });
+
+  app.addSchema(ProblemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Vigil admin API',
+        version,
+        description:
+          'Device trust for medical-technology manufacturers. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'platform', description: 'Health, metrics, documentation' },
+        { name: 'access', description: 'Principals, roles, API tokens, least-privilege review' },
+        { name: 'products', description: 'Products, regimes, support periods, lifecycle owners' },
+        { name: 'ledger', description: 'The tamper-evident ledger: entries, proofs, checkpoints, tiles' },
+      ],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  const registry = registerMetrics(app, platform.ledger);
+  app.addHook('onRequest', authenticationHook(platform.access));
+  app.addHook('onSend', usageHook(platform.access));
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['platform'],
+        summary: 'Liveness and store reachability',
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), store: Type.String() }),
+        },
+      },
+    },
+    async () => {
+      await platform.store.db.selectFrom('meta').select('key').limit(1).execute();
+      return { status: 'ok' as const, version, store: platform.store.dialect };
+    },
+  );
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(accessRoutes(platform.access));
+  await app.register(productRoutes(platform.products));
+  await app.register(ledgerRoutes(platform.ledger));
+  return app;
+}
+
+/**
+ * The device endpoint. It serves health only until device identity (EST, mutual TLS) lands;
+ * it is a separate listener from the start so deployments can expose it apart from the admin API.
+ */
+export async function buildDeviceServer(
+  platform: Platform,
+  options: ServerOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: adminBodyLimit });
+  app.setErrorHandler((error, _request, reply) => {
+    const problem = problemOf(error);
+    return reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type('application/problem+json').send(routeNotFound(request.method, request.url)),
+  );
+  app.get('/healthz', async () => {
+    await platform.store.db.selectFrom('meta').select('key').limit(1).execute();
+    return { status: 'ok', version, endpoint: 'device' };
+  });
+  return app;
+}

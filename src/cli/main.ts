@@ -1,0 +1,174 @@
+import { Command, CommanderError, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { accessCommands } from '../access/index.ts';
+import { initInstallation, loggerOptions, openPlatform, startServer, version } from '../api/index.ts';
+import { isVigilError, parseListenAddress, type CommandContext, type Progress } from '../core/index.ts';
+import { ledgerCommands } from '../ledger/index.ts';
+import { productCommands } from '../products/index.ts';
+import { createApiClient, type ClientFlags } from './client.ts';
+
+function isJson(command: Command): boolean {
+  return (command.optsWithGlobals() as { json?: boolean }).json === true;
+}
+
+const context: CommandContext = {
+  client: (command) => createApiClient(command.optsWithGlobals() as ClientFlags),
+  print(command, value, human) {
+    if (isJson(command) || human === undefined) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    else process.stdout.write(`${(human as (value: unknown) => string)(value)}\n`);
+  },
+  progress(label, total): Progress {
+    const bar = new SingleBar({
+      format: `${label} [{bar}] {percentage}% {value}/{total}`,
+      stream: process.stderr,
+      noTTYOutput: false,
+    });
+    let started = false;
+    return {
+      update(done, newTotal) {
+        if (!started) {
+          bar.start(newTotal ?? total, done);
+          started = true;
+        } else {
+          if (newTotal !== undefined) bar.setTotal(newTotal);
+          bar.update(done);
+        }
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  },
+  withClientOptions(command) {
+    return command
+      .addOption(new Option('--url <url>', 'Vigil admin API (default: $VIGIL_URL or http://127.0.0.1:8080)'))
+      .addOption(new Option('--token-file <file>', 'file holding the API token (default: $VIGIL_TOKEN)'))
+      .option('--json', 'print JSON');
+  },
+};
+
+function initCommand(): Command {
+  return new Command('init')
+    .description('create an installation: store, ledger signing key, keystore master key, first admin token')
+    .requiredOption('--data <dir>', 'data directory to create')
+    .option(
+      '--database <url>',
+      'PostgreSQL URL (default: $VIGIL_DATABASE_URL, else SQLite in the data directory)',
+    )
+    .option('--origin <origin>', 'ledger checkpoint origin (default: vigil.local/<install-id>)')
+    .option('--json', 'print JSON')
+    .action(async (options: { data: string; database?: string; origin?: string }, command: Command) => {
+      const result = await initInstallation({
+        dataDir: options.data,
+        databaseUrl: options.database,
+        origin: options.origin,
+      });
+      context.print(command, result, () =>
+        [
+          `initialised Vigil installation ${result.installId} in ${result.dataDir}`,
+          `store: ${result.store}`,
+          `ledger origin: ${result.origin}`,
+          `ledger verifier key: ${result.verifierKey}`,
+          `first admin token: ${result.adminTokenFile} (mode 0600)`,
+        ].join('\n'),
+      );
+    });
+}
+
+function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the admin API and the device endpoint')
+    .requiredOption('--data <dir>', 'data directory made by vigil init')
+    .option('--listen <host:port>', 'admin API address', process.env.VIGIL_LISTEN ?? '127.0.0.1:8080')
+    .option(
+      '--device-listen <host:port>',
+      'device endpoint address',
+      process.env.VIGIL_DEVICE_LISTEN ?? '127.0.0.1:8443',
+    )
+    .option(
+      '--database <url>',
+      'PostgreSQL URL (default: $VIGIL_DATABASE_URL, else the SQLite store in the data directory)',
+    )
+    .action(async (options: { data: string; listen: string; deviceListen: string; database?: string }) => {
+      const listen = parseListenAddress(options.listen, '--listen');
+      const deviceListen = parseListenAddress(options.deviceListen, '--device-listen');
+      const platform = await openPlatform({ dataDir: options.data, databaseUrl: options.database });
+      let server;
+      try {
+        server = await startServer(platform, listen, deviceListen, { logger: loggerOptions });
+      } catch (error) {
+        await platform.close();
+        throw error;
+      }
+      process.stderr.write(
+        [
+          `Vigil ${version} (${platform.store.dialect}: ${platform.store.location})`,
+          `admin API:       ${server.adminUrl}  (docs: ${server.adminUrl}/docs)`,
+          `device endpoint: ${server.deviceUrl}`,
+          `admin token:     ${platform.files.adminToken}`,
+          `ledger verifier key: ${platform.ledger.verifierKey}`,
+          '',
+        ].join('\n'),
+      );
+      const running = server;
+      const shutdown = () => {
+        void running
+          .close()
+          .then(() => platform.close())
+          .finally(() => process.exit(0));
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+    });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('vigil')
+    .description(
+      'Vigil: device identity, attestation, secure updates and vulnerability handling, with a tamper-evident ledger',
+    )
+    .version(version)
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(initCommand());
+  program.addCommand(serveCommand());
+  for (const command of [
+    ...productCommands(context),
+    ...accessCommands(context),
+    ...ledgerCommands(context),
+  ]) {
+    program.addCommand(command);
+  }
+  // Every subcommand shares the usage-error behaviour: exit 2, help shown.
+  const applyToTree = (command: Command) => {
+    command.exitOverride().showHelpAfterError();
+    command.commands.forEach(applyToTree);
+  };
+  program.commands.forEach(applyToTree);
+  return program;
+}
+
+/** Runs the CLI: exit 0 on success, 1 on failure, 2 on a usage error. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      const ok =
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help';
+      process.exitCode = ok ? 0 : 2;
+      return;
+    }
+    if (isVigilError(error)) {
+      process.stderr.write(`vigil: ${error.message} (${error.code})\n`);
+    } else {
+      process.stderr.write(
+        `vigil: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    }
+    process.exitCode = 1;
+  }
+}

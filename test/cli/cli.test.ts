@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/index.ts';
+import { leafHash } from '../../src/ledger/index.ts';
+import { loadSqlite } from '../../src/store/index.ts';
+
+const vigil = join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [vigil, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
+}
+
+describe('vigil command line', () => {
+  test('every command has help and a description', () => {
+    for (const command of allCommands(buildProgram())) {
+      assert.ok(command.description().length > 0, `${command.name()} has a description`);
+      assert.match(command.helpInformation(), /Usage:/);
+    }
+    const help = run(['--help']);
+    assert.equal(help.status, 0);
+    for (const name of ['init', 'serve', 'product', 'token', 'principal', 'access', 'ledger'])
+      assert.match(help.stdout, new RegExp(`\\b${name}\\b`));
+    const sub = run(['ledger', 'verify', '--help']);
+    assert.equal(sub.status, 0);
+    assert.match(sub.stdout, /--data <dir>/);
+  });
+
+  test('usage errors exit 2', () => {
+    assert.equal(run(['init']).status, 2, 'missing --data');
+    assert.equal(run(['no-such-command']).status, 2);
+    assert.equal(
+      run(['serve', '--data', '/nonexistent', '--listen', 'nonsense']).status,
+      1,
+      'bad value: a failure, named',
+    );
+  });
+
+  test('init creates the installation with owner-only secrets, and refuses a second time changing nothing', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'vigil-cli-')), 'data');
+    try {
+      const first = run(['init', '--data', dir, '--json']);
+      assert.equal(first.status, 0, first.stderr);
+      const result = JSON.parse(first.stdout);
+      assert.equal(result.adminTokenFile, join(dir, 'admin.token'));
+      for (const file of ['ledger.key', 'master.key', 'admin.token', 'vigil.db', 'vigil.json']) {
+        assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, `${file} is mode 0600`);
+      }
+      const snapshot = () =>
+        readdirSync(dir).map((file) => [file, readFileSync(join(dir, file)).toString('base64')]);
+      const before = snapshot();
+      const second = run(['init', '--data', dir]);
+      assert.equal(second.status, 1);
+      assert.match(second.stderr, /INIT_ALREADY_INITIALIZED/);
+      assert.deepEqual(snapshot(), before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('vigil against a running server', () => {
+  const root = mkdtempSync(join(tmpdir(), 'vigil-cli-serve-'));
+  const dir = join(root, 'data');
+  let server: ReturnType<typeof spawn> | undefined;
+  let env: Record<string, string>;
+
+  before(async () => {
+    assert.equal(run(['init', '--data', dir]).status, 0);
+    const port = await freePort();
+    const devicePort = await freePort();
+    server = spawn(
+      process.execPath,
+      [
+        vigil,
+        'serve',
+        '--data',
+        dir,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--device-listen',
+        `127.0.0.1:${devicePort}`,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let banner = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${banner}`)), 30_000);
+      server!.stderr!.on('data', (chunk: Buffer) => {
+        banner += chunk.toString();
+        if (banner.includes('device endpoint:')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      server!.once('exit', (code) => reject(new Error(`server exited ${code}: ${banner}`)));
+    });
+    assert.match(banner, /admin token: +.*admin\.token/);
+    env = {
+      VIGIL_URL: `http://127.0.0.1:${port}`,
+      VIGIL_TOKEN: readFileSync(join(dir, 'admin.token'), 'utf8').trim(),
+    };
+  });
+
+  after(() => {
+    server?.kill('SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('administrative commands talk to the server and print JSON on request', () => {
+    const created = run(
+      [
+        'product',
+        'create',
+        '--name',
+        'Gateway',
+        '--model',
+        'GW-1',
+        '--support-start',
+        '2026-01-01',
+        '--support-end',
+        '2032-01-01',
+        '--regime',
+        'CRA',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(created.status, 0, created.stderr);
+    const product = JSON.parse(created.stdout);
+    assert.equal(product.name, 'Gateway');
+    const ownership = run(['product', 'ownership', product.id], env);
+    assert.match(ownership.stdout, /GAP: no accountable owner/);
+    const denied = run(['product', 'list'], { ...env, VIGIL_TOKEN: 'vgl_wrong' });
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /ACCESS_TOKEN_INVALID/);
+    const tokenFile = join(root, 'token');
+    writeFileSync(tokenFile, env.VIGIL_TOKEN!);
+    const viaFile = run(['product', 'list', '--json', '--token-file', tokenFile], {
+      VIGIL_URL: env.VIGIL_URL!,
+    });
+    assert.equal(JSON.parse(viaFile.stdout).products.length, 1);
+  });
+
+  test('ledger verify passes on an intact log, over the API and on the data directory', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 600)); // one integration round
+    const remote = run(['ledger', 'verify', '--json'], env);
+    assert.equal(remote.status, 0, remote.stderr + remote.stdout);
+    assert.equal(JSON.parse(remote.stdout).ok, true);
+    const local = run(['ledger', 'verify', '--data', dir]);
+    assert.equal(local.status, 0, local.stderr + local.stdout);
+    assert.match(local.stdout, /ledger verified: \d+ entries/);
+  });
+
+  test('an evidence file verifies offline, and a forged one does not', () => {
+    const proof = run(['ledger', 'proof', '3'], env);
+    assert.equal(proof.status, 0, proof.stderr);
+    const vkey = run(['ledger', 'verifier-key'], env).stdout.trim();
+    const file = join(root, 'entry3.proof');
+    writeFileSync(file, proof.stdout);
+    const ok = run(['ledger', 'verify-proof', file, '--vkey', vkey]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^OK: entry 3/);
+    const lines = proof.stdout.split('\n');
+    const forgedLeaf = Buffer.from(
+      Buffer.from(lines[1]!.slice('extra '.length), 'base64').toString().replace('"index":3', '"index":3 '),
+    );
+    writeFileSync(file, [lines[0], `extra ${forgedLeaf.toString('base64')}`, ...lines.slice(2)].join('\n'));
+    const forged = run(['ledger', 'verify-proof', file, '--vkey', vkey]);
+    assert.equal(forged.status, 1);
+    assert.match(forged.stderr, /LEDGER_PROOF_INVALID/);
+  });
+
+  test('ledger verify exits 1 and names the first bad index when an entry is altered', () => {
+    const Sqlite = loadSqlite();
+    const db = new Sqlite(join(dir, 'vigil.db'));
+    try {
+      const row = db.prepare('select leaf from ledger_entries where idx = 2').get() as { leaf: Buffer };
+      const forged = Buffer.from(row.leaf.toString().replace('"type":"', '"type":"x'));
+      db.prepare('update ledger_entries set leaf = ?, leaf_hash = ? where idx = 2').run(
+        forged,
+        leafHash(forged),
+      );
+    } finally {
+      db.close();
+    }
+    const result = run(['ledger', 'verify', '--data', dir]);
+    assert.equal(result.status, 1);
+    assert.match(result.stdout, /FAILED at index [0-2]\b/);
+  });
+});
