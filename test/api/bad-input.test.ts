@@ -1,0 +1,945 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { verifyStoredLog } from '../../src/ledger/index.ts';
+import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import {
+  assertProblem,
+  createFixtures,
+  inDays,
+  ledgerSize,
+  openApiOperations,
+  send,
+  snapshot,
+  unknownId,
+  validProduct,
+  type ApiResponse,
+  type Fixtures,
+} from './helpers.ts';
+
+/** One malformed request and the refusal it must meet. */
+interface Case {
+  name: string;
+  url: string;
+  /** A JSON value to send as application/json, or raw text with its own content-type. */
+  json?: unknown;
+  raw?: { payload: string; contentType?: string };
+  token?: string;
+  status: number | readonly number[];
+  code?: string | readonly string[];
+}
+
+type Operation = (f: Fixtures, t: TestPlatform) => Case[];
+
+const INVALID = 'REQUEST_INVALID';
+const JSON_INVALID = 'REQUEST_JSON_INVALID';
+const MEDIA = 'REQUEST_MEDIA_TYPE_UNSUPPORTED';
+
+/** Ids that are not UUIDs, written as they would appear in a URL. */
+const badIds = [
+  'abc',
+  '12345',
+  `${unknownId}0`,
+  unknownId.replaceAll('-', ''),
+  encodeURIComponent("' or 1=1 --"),
+  '%00',
+  'null',
+];
+
+/** Body refusals every JSON-body route shares: broken JSON, the wrong media type, the wrong JSON type. */
+function bodyShapeCases(url: string): Case[] {
+  return [
+    ...poisonCases(url),
+    {
+      name: 'invalid JSON text',
+      url,
+      raw: { payload: '{"name": ', contentType: 'application/json' },
+      status: 400,
+      code: JSON_INVALID,
+    },
+    {
+      name: 'trailing garbage after JSON',
+      url,
+      raw: { payload: '{} x', contentType: 'application/json' },
+      status: 400,
+      code: JSON_INVALID,
+    },
+    {
+      name: 'empty JSON body',
+      url,
+      raw: { payload: '', contentType: 'application/json' },
+      status: 400,
+      code: JSON_INVALID,
+    },
+    {
+      name: 'text/plain body',
+      url,
+      raw: { payload: 'name=x', contentType: 'text/plain' },
+      status: 415,
+      code: MEDIA,
+    },
+    {
+      name: 'XML body',
+      url,
+      raw: { payload: '<product/>', contentType: 'application/xml' },
+      status: 415,
+      code: MEDIA,
+    },
+    {
+      name: 'form body',
+      url,
+      raw: { payload: 'name=x', contentType: 'application/x-www-form-urlencoded' },
+      status: 415,
+      code: MEDIA,
+    },
+    {
+      name: 'no content-type',
+      url,
+      raw: { payload: '{}' },
+      status: [400, 415],
+      code: [MEDIA, INVALID, JSON_INVALID],
+    },
+    { name: 'JSON array', url, json: [], status: 400, code: INVALID },
+    { name: 'JSON null', url, json: null, status: 400, code: INVALID },
+    { name: 'JSON string', url, json: 'product', status: 400, code: INVALID },
+    { name: 'JSON number', url, json: 42, status: 400, code: INVALID },
+  ];
+}
+
+/** A body on a route that takes none is refused rather than ignored. */
+function noBodyCases(url: string): Case[] {
+  return [
+    {
+      name: 'unexpected JSON body',
+      url,
+      json: { force: true },
+      status: 400,
+      code: 'REQUEST_BODY_UNEXPECTED',
+    },
+    { name: 'unexpected JSON null body', url, json: null, status: 400, code: 'REQUEST_BODY_UNEXPECTED' },
+    {
+      name: 'unexpected XML body',
+      url,
+      raw: { payload: '<x/>', contentType: 'application/xml' },
+      status: 415,
+      code: MEDIA,
+    },
+    {
+      name: 'invalid JSON text',
+      url,
+      raw: { payload: '{', contentType: 'application/json' },
+      status: 400,
+      code: JSON_INVALID,
+    },
+  ];
+}
+
+function fieldCases(url: string, cases: Record<string, unknown>): Case[] {
+  return Object.entries(cases).map(([name, json]) => ({ name, url, json, status: 400, code: INVALID }));
+}
+
+function badIdCases(urlOf: (id: string) => string): Case[] {
+  return badIds.map((id) => ({ name: `non-uuid id ${id}`, url: urlOf(id), status: 400, code: INVALID }));
+}
+
+function unknownQueryCase(url: string): Case {
+  return {
+    name: 'unknown query parameter',
+    url: `${url}${url.includes('?') ? '&' : '?'}bogus=1`,
+    status: 400,
+    code: INVALID,
+  };
+}
+
+function pageQueryCases(url: string): Case[] {
+  return [
+    unknownQueryCase(url),
+    ...[
+      'limit=-1',
+      'limit=0',
+      'limit=abc',
+      'limit=1.5',
+      'limit=1001',
+      'limit=1e400',
+      `cursor=${'x'.repeat(201)}`,
+    ].map((query) => ({
+      name: `query ${query.slice(0, 30)}`,
+      url: `${url}?${query}`,
+      status: 400,
+      code: INVALID,
+    })),
+  ];
+}
+
+function rangeQueryCases(path: string, a: string, b: string, code: string): Case[] {
+  const cases: [string, number | readonly number[], string][] = [
+    [`${a}=-1&${b}=1`, 400, INVALID],
+    [`${a}=abc&${b}=1`, 400, INVALID],
+    [`${a}=0.5&${b}=1`, 400, INVALID],
+    [`${a}=0`, 400, INVALID],
+    [`${b}=1`, 400, INVALID],
+    [`${a}=0&${b}=1&bogus=1`, 400, INVALID],
+    [`${a}=1e20&${b}=1e20`, 400, INVALID],
+    [`${a}=9007199254740992&${b}=1`, 400, INVALID],
+    [`${a}=5&${b}=2`, 400, code],
+    [`${a}=${a}&${b}=${b}`, 400, INVALID],
+  ];
+  return cases.map(([query, status, expected]) => ({
+    name: `query ${query}`,
+    url: `${path}?${query}`,
+    status,
+    code: expected,
+  }));
+}
+
+const productFieldCases = {
+  'name wrong type': validProduct('P', { name: 7 }),
+  'name empty': validProduct(''),
+  'name too long': validProduct('n'.repeat(201)),
+  'name with control character': validProduct('line\nbreak'),
+  'model missing': (() => {
+    const { model: _model, ...rest } = validProduct('P');
+    return rest;
+  })(),
+  'regimes unknown value': validProduct('P', { regimes: ['CRA', 'GDPR'] }),
+  'regimes repeated': validProduct('P', { regimes: ['CRA', 'CRA'] }),
+  'regimes not an array': validProduct('P', { regimes: 'CRA' }),
+  'hardwareRevisions of numbers': validProduct('P', { hardwareRevisions: [1, 2] }),
+  'supportStart not a date': validProduct('P', { supportStart: 'next year' }),
+  'supportEnd as a date-time': validProduct('P', { supportEnd: '2032-01-01T00:00:00Z' }),
+  'expectedUseJustification wrong type': validProduct('P', { expectedUseJustification: 5 }),
+  'unknown field': validProduct('P', { owner: 'me' }),
+};
+
+/** Prototype-poisoning keys are refused by the JSON parser itself (or by the schema). */
+function poisonCases(url: string): Case[] {
+  return [
+    {
+      name: '__proto__ key',
+      url,
+      raw: { payload: '{"__proto__": {"admin": true}, "name": "P"}', contentType: 'application/json' },
+      status: 400,
+      code: [JSON_INVALID, INVALID],
+    },
+    {
+      name: 'constructor.prototype key',
+      url,
+      raw: { payload: '{"constructor": {"prototype": {"admin": true}}}', contentType: 'application/json' },
+      status: 400,
+      code: [JSON_INVALID, INVALID],
+    },
+  ];
+}
+
+/**
+ * Every operation of the OpenAPI document, with the malformed requests it must refuse. A route
+ * added without a row here fails the coverage test below.
+ */
+const operations: Record<string, Operation> = {
+  'GET /healthz': () => [unknownQueryCase('/healthz')],
+
+  'POST /api/v1/tokens': (f, t) => {
+    const url = '/api/v1/tokens';
+    const valid = { name: 'bad-input token', scopes: ['products:read'], expiresAt: inDays(t, 7) };
+    return [
+      ...bodyShapeCases(url),
+      unknownQueryCase(url),
+      ...fieldCases(url, {
+        'missing name': { scopes: valid.scopes, expiresAt: valid.expiresAt },
+        'missing scopes': { name: 'x', expiresAt: valid.expiresAt },
+        'missing expiresAt': { name: 'x', scopes: valid.scopes },
+        'scopes not an array': { ...valid, scopes: 'products:read' },
+        'scopes empty': { ...valid, scopes: [] },
+        'scopes repeated': { ...valid, scopes: ['products:read', 'products:read'] },
+        'scope with unknown resource': { ...valid, scopes: ['reactors:read'] },
+        'scope with unknown level': { ...valid, scopes: ['products:delete'] },
+        'scope wildcard': { ...valid, scopes: ['*'] },
+        'expiresAt not a time': { ...valid, expiresAt: 'tomorrow' },
+        'expiresAt a number': { ...valid, expiresAt: 1_900_000_000 },
+        'principalId not a uuid': { ...valid, principalId: 'admin' },
+        'name wrong type': { ...valid, name: ['x'] },
+        'unknown field': { ...valid, secret: 'chosen-by-caller' },
+      }),
+      {
+        name: 'principalId well-formed but unknown',
+        url,
+        json: { ...valid, principalId: unknownId },
+        status: 404,
+        code: 'ACCESS_PRINCIPAL_NOT_FOUND',
+      },
+      {
+        name: 'expiresAt in the past',
+        url,
+        json: { ...valid, expiresAt: inDays(t, -1) },
+        status: 400,
+        code: 'ACCESS_EXPIRY_INVALID',
+      },
+      {
+        name: 'expiresAt now',
+        url,
+        json: { ...valid, expiresAt: inDays(t, 0) },
+        status: 400,
+        code: 'ACCESS_EXPIRY_INVALID',
+      },
+      {
+        name: 'expiresAt beyond 366 days',
+        url,
+        json: { ...valid, expiresAt: inDays(t, 400) },
+        status: 400,
+        code: 'ACCESS_EXPIRY_INVALID',
+      },
+    ];
+  },
+  'GET /api/v1/tokens': () => [unknownQueryCase('/api/v1/tokens')],
+  'DELETE /api/v1/tokens/{id}': (f) => [
+    ...badIdCases((id) => `/api/v1/tokens/${id}`),
+    {
+      name: 'unknown token id',
+      url: `/api/v1/tokens/${unknownId}`,
+      status: 404,
+      code: 'ACCESS_TOKEN_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/tokens/${f.tokenId}`),
+    ...noBodyCases(`/api/v1/tokens/${f.tokenId}`),
+  ],
+
+  'POST /api/v1/principals': () => {
+    const url = '/api/v1/principals';
+    return [
+      ...bodyShapeCases(url),
+      unknownQueryCase(url),
+      ...fieldCases(url, {
+        'missing kind': { name: 'x' },
+        'missing name': { kind: 'person' },
+        'kind unknown': { kind: 'device', name: 'x' },
+        'kind wrong type': { kind: 1, name: 'x' },
+        'name empty': { kind: 'person', name: '' },
+        'name too long': { kind: 'person', name: 'n'.repeat(201) },
+        'name with control character': { kind: 'person', name: 'tab\there' },
+        'email malformed': { kind: 'person', name: 'x', email: 'not-an-email' },
+        'email null': { kind: 'person', name: 'x', email: null },
+        'roles not an array': { kind: 'person', name: 'x', roles: 'admin' },
+        'roles repeated': { kind: 'person', name: 'x', roles: ['auditor', 'auditor'] },
+        'unknown field': { kind: 'person', name: 'x', password: 'hunter2' },
+      }),
+      {
+        name: 'unknown role',
+        url,
+        json: { kind: 'person', name: 'x', roles: ['superuser'] },
+        status: 400,
+        code: 'ACCESS_ROLE_UNKNOWN',
+      },
+    ];
+  },
+  'GET /api/v1/principals': () => pageQueryCases('/api/v1/principals'),
+  'GET /api/v1/principals/{id}': (f) => [
+    ...badIdCases((id) => `/api/v1/principals/${id}`),
+    {
+      name: 'unknown principal id',
+      url: `/api/v1/principals/${unknownId}`,
+      status: 404,
+      code: 'ACCESS_PRINCIPAL_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/principals/${f.principalId}`),
+  ],
+  'POST /api/v1/principals/{id}/roles': (f) => {
+    const url = `/api/v1/principals/${f.principalId}/roles`;
+    return [
+      ...badIdCases((id) => `/api/v1/principals/${id}/roles`),
+      {
+        name: 'unknown principal id',
+        url: `/api/v1/principals/${unknownId}/roles`,
+        json: { role: 'auditor' },
+        status: 404,
+        code: 'ACCESS_PRINCIPAL_NOT_FOUND',
+      },
+      unknownQueryCase(url),
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'missing role': {},
+        'role wrong type': { role: ['auditor'] },
+        'role empty': { role: '' },
+        'role too long': { role: 'r'.repeat(65) },
+        'unknown field': { role: 'auditor', stage: 'audit' },
+      }),
+      { name: 'unknown role', url, json: { role: 'superuser' }, status: 400, code: 'ACCESS_ROLE_UNKNOWN' },
+    ];
+  },
+  'DELETE /api/v1/principals/{id}/roles/{role}': (f) => [
+    ...badIdCases((id) => `/api/v1/principals/${id}/roles/product-manager`),
+    {
+      name: 'unknown principal id',
+      url: `/api/v1/principals/${unknownId}/roles/product-manager`,
+      status: 404,
+      code: 'ACCESS_PRINCIPAL_NOT_FOUND',
+    },
+    {
+      name: 'role too long',
+      url: `/api/v1/principals/${f.principalId}/roles/${'r'.repeat(65)}`,
+      status: 400,
+      code: INVALID,
+    },
+    {
+      name: 'role not held',
+      url: `/api/v1/principals/${f.principalId}/roles/auditor`,
+      status: 404,
+      code: 'ACCESS_ROLE_NOT_BOUND',
+    },
+    unknownQueryCase(`/api/v1/principals/${f.principalId}/roles/product-manager`),
+    ...noBodyCases(`/api/v1/principals/${f.principalId}/roles/product-manager`),
+  ],
+  'GET /api/v1/roles': () => [unknownQueryCase('/api/v1/roles')],
+  'GET /api/v1/access/report': () => [unknownQueryCase('/api/v1/access/report')],
+
+  'POST /api/v1/products': () => {
+    const url = '/api/v1/products';
+    return [...bodyShapeCases(url), unknownQueryCase(url), ...fieldCases(url, productFieldCases)];
+  },
+  'GET /api/v1/products': () => pageQueryCases('/api/v1/products'),
+  'GET /api/v1/products/{id}': (f) => [
+    ...badIdCases((id) => `/api/v1/products/${id}`),
+    {
+      name: 'unknown product id',
+      url: `/api/v1/products/${unknownId}`,
+      status: 404,
+      code: 'PRODUCT_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/products/${f.productId}`),
+  ],
+  'PATCH /api/v1/products/{id}': (f) => {
+    const url = `/api/v1/products/${f.productId}`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}`).map((c) => ({ ...c, json: { model: 'm' } })),
+      {
+        name: 'unknown product id',
+        url: `/api/v1/products/${unknownId}`,
+        json: { model: 'm' },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      unknownQueryCase(url),
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no fields': {},
+        'name wrong type': { name: 7 },
+        'name null': { name: null },
+        'name empty': { name: '' },
+        'regimes unknown value': { regimes: ['HIPAA'] },
+        'supportEnd not a date': { supportEnd: '31.12.2035' },
+        'hardwareRevisions not an array': { hardwareRevisions: 'rev-b' },
+        'unknown field': { model: 'm', id: unknownId },
+        'read-only field': { createdAt: '2020-01-01T00:00:00Z' },
+      }),
+    ];
+  },
+  'GET /api/v1/products/{id}/ownership': (f) => [
+    ...badIdCases((id) => `/api/v1/products/${id}/ownership`),
+    {
+      name: 'unknown product id',
+      url: `/api/v1/products/${unknownId}/ownership`,
+      status: 404,
+      code: 'PRODUCT_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/products/${f.productId}/ownership`),
+  ],
+  'PUT /api/v1/products/{id}/ownership/{stage}': (f) => {
+    const url = `/api/v1/products/${f.productId}/ownership/decommissioning`;
+    const body = { principalId: f.principalId };
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/ownership/decommissioning`).map((c) => ({
+        ...c,
+        json: body,
+      })),
+      {
+        name: 'unknown product id',
+        url: `/api/v1/products/${unknownId}/ownership/decommissioning`,
+        json: body,
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      {
+        name: 'unknown stage',
+        url: `/api/v1/products/${f.productId}/ownership/marketing`,
+        json: body,
+        status: 400,
+        code: INVALID,
+      },
+      {
+        name: 'audit is not a product stage',
+        url: `/api/v1/products/${f.productId}/ownership/audit`,
+        json: body,
+        status: 400,
+        code: INVALID,
+      },
+      unknownQueryCase(url),
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'missing principalId': {},
+        'principalId not a uuid': { principalId: 'Fixture Person' },
+        'principalId wrong type': { principalId: 1 },
+        'unknown field': { principalId: f.principalId, deputy: f.adminPrincipalId },
+      }),
+      {
+        name: 'principalId well-formed but unknown',
+        url,
+        json: { principalId: unknownId },
+        status: 400,
+        code: 'PRODUCT_OWNER_UNKNOWN',
+      },
+    ];
+  },
+  'DELETE /api/v1/products/{id}/ownership/{stage}': (f) => {
+    const url = `/api/v1/products/${f.productId}/ownership/identity`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/ownership/identity`),
+      {
+        name: 'unknown product id',
+        url: `/api/v1/products/${unknownId}/ownership/identity`,
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      {
+        name: 'unknown stage',
+        url: `/api/v1/products/${f.productId}/ownership/marketing`,
+        status: 400,
+        code: INVALID,
+      },
+      unknownQueryCase(url),
+      ...noBodyCases(url),
+    ];
+  },
+
+  'GET /api/v1/ledger/entries': () => [
+    ...rangeQueryCases('/api/v1/ledger/entries', 'start', 'end', 'LEDGER_RANGE_INVALID'),
+    {
+      name: 'more than 10000 entries',
+      url: '/api/v1/ledger/entries?start=0&end=10001',
+      status: 400,
+      code: 'LEDGER_RANGE_INVALID',
+    },
+  ],
+  'GET /api/v1/ledger/proofs/inclusion': () => [
+    ...rangeQueryCases('/api/v1/ledger/proofs/inclusion', 'index', 'size', 'LEDGER_PROOF_RANGE'),
+    {
+      name: 'size beyond the tree',
+      url: '/api/v1/ledger/proofs/inclusion?index=0&size=1000000',
+      status: [400, 404],
+      code: [
+        'LEDGER_PROOF_RANGE',
+        'LEDGER_SIZE_UNKNOWN',
+        'LEDGER_TREE_SIZE_UNKNOWN',
+        'LEDGER_ENTRY_NOT_INTEGRATED',
+      ],
+    },
+  ],
+  'GET /api/v1/ledger/proofs/consistency': () => [
+    ...rangeQueryCases('/api/v1/ledger/proofs/consistency', 'from', 'to', 'LEDGER_PROOF_RANGE'),
+    {
+      name: 'size beyond the tree',
+      url: '/api/v1/ledger/proofs/consistency?from=1&to=1000000',
+      status: [400, 404],
+      code: ['LEDGER_PROOF_RANGE', 'LEDGER_SIZE_UNKNOWN', 'LEDGER_TREE_SIZE_UNKNOWN'],
+    },
+  ],
+  'GET /api/v1/ledger/verifier-key': () => [unknownQueryCase('/api/v1/ledger/verifier-key')],
+  'GET /api/v1/ledger/checkpoints': () => [unknownQueryCase('/api/v1/ledger/checkpoints')],
+  'GET /api/v1/ledger/entries/{index}/proof': () => [
+    ...['-1', 'abc', '1.5', '1e400', '9007199254740992'].map((index) => ({
+      name: `index ${index}`,
+      url: `/api/v1/ledger/entries/${index}/proof`,
+      status: 400,
+      code: INVALID,
+    })),
+    {
+      name: 'index not yet integrated',
+      url: '/api/v1/ledger/entries/1000000/proof',
+      status: 404,
+      code: 'LEDGER_ENTRY_NOT_INTEGRATED',
+    },
+    unknownQueryCase('/api/v1/ledger/entries/0/proof'),
+  ],
+  'GET /ledger/checkpoint': () => [unknownQueryCase('/ledger/checkpoint')],
+  'GET /ledger/tile/{*}': () => [
+    ...[
+      'zzz',
+      '0',
+      '0/x01',
+      '-1/000',
+      '0/000.p/0',
+      '0/000.p/257',
+      '0/000.p/abc',
+      'entries/000.p/0',
+      '0/x001/x',
+      `0/${'x'.repeat(201)}`,
+    ].map((path) => ({
+      name: `tile path ${path.slice(0, 20)}`,
+      url: `/ledger/tile/${path}`,
+      status: 400,
+      code: ['LEDGER_TILE_PATH_INVALID', INVALID],
+    })),
+    {
+      name: 'tile beyond the tree',
+      url: '/ledger/tile/0/x999/999',
+      status: 404,
+      code: 'LEDGER_TILE_NOT_FOUND',
+    },
+    {
+      name: 'entry bundle beyond the tree',
+      url: '/ledger/tile/entries/x999/999',
+      status: 404,
+      code: 'LEDGER_TILE_NOT_FOUND',
+    },
+    unknownQueryCase('/ledger/tile/0/000'),
+  ],
+};
+
+function methodOf(operation: string): string {
+  return operation.split(' ')[0] ?? 'GET';
+}
+
+async function perform(t: TestPlatform, method: string, c: Case): Promise<ApiResponse> {
+  if (c.raw !== undefined)
+    return send(t, method, c.url, { payload: c.raw.payload, contentType: c.raw.contentType, token: c.token });
+  if (c.json !== undefined)
+    return send(t, method, c.url, {
+      payload: JSON.stringify(c.json),
+      contentType: 'application/json',
+      token: c.token,
+    });
+  return send(t, method, c.url, { token: c.token });
+}
+
+/** Sends `c`, expects its refusal, and checks that neither the ledger nor any domain table moved. */
+async function expectRefused(t: TestPlatform, method: string, c: Case, label: string): Promise<void> {
+  const before = await snapshot(t);
+  const response = await perform(t, method, c);
+  assertProblem(response, c.status, c.code, `${label}: ${c.name}`);
+  assert.equal(await snapshot(t), before, `${label}: ${c.name} changed nothing`);
+}
+
+describe('bad input is refused with problem+json and changes nothing', () => {
+  let t: TestPlatform;
+  let f: Fixtures;
+
+  before(async () => {
+    t = await startTestPlatform();
+    f = await createFixtures(t);
+    await t.platform.ledger.integrate();
+  });
+  after(async () => t?.close());
+
+  test('the table covers every operation of the OpenAPI document', async () => {
+    const documented = await openApiOperations(t);
+    assert.ok(documented.length >= 20, `the document lists the API (${documented.length} operations)`);
+    const missing = documented.filter((operation) => !(operation in operations));
+    assert.deepEqual(missing, [], 'every documented operation has bad-input cases');
+    const stale = Object.keys(operations).filter((operation) => !documented.includes(operation));
+    assert.deepEqual(stale, [], 'every row of the table is a documented operation');
+  });
+
+  for (const [operation, casesOf] of Object.entries(operations)) {
+    test(operation, async () => {
+      const cases = casesOf(f, t);
+      assert.ok(cases.length > 0);
+      for (const c of cases) await expectRefused(t, methodOf(operation), c, operation);
+    });
+  }
+
+  test('every write operation refuses a body over 256 KiB with 413 REQUEST_TOO_LARGE', async () => {
+    const documented = await openApiOperations(t);
+    const writes = documented.filter((operation) => !operation.startsWith('GET '));
+    assert.ok(writes.length >= 9, writes.join(', '));
+    const big = JSON.stringify({ name: 'x'.repeat(256 * 1024 + 1) });
+    const justUnder = JSON.stringify({ name: 'x'.repeat(256 * 1024 - 20) });
+    assert.ok(Buffer.byteLength(justUnder) <= 256 * 1024);
+    for (const operation of writes) {
+      const [method = 'POST', template = ''] = operation.split(' ');
+      const url = template
+        .replace(
+          '{id}',
+          template.startsWith('/api/v1/tokens')
+            ? f.tokenId
+            : template.startsWith('/api/v1/products')
+              ? f.productId
+              : f.principalId,
+        )
+        .replace('{role}', 'product-manager')
+        .replace('{stage}', 'identity');
+      await expectRefused(
+        t,
+        method,
+        {
+          name: 'oversized body',
+          url,
+          raw: { payload: big, contentType: 'application/json' },
+          status: 413,
+          code: 'REQUEST_TOO_LARGE',
+        },
+        operation,
+      );
+      // Just under the limit is read (and then refused by the schema or as an unexpected body), not 413.
+      const under = await send(t, method, url, { payload: justUnder, contentType: 'application/json' });
+      assert.notEqual(under.status, 413, `${operation}: a body just under the limit is read`);
+      assert.ok(under.status < 500, `${operation}: ${under.status}`);
+    }
+  });
+
+  test('an oversized body is refused even with an unknown content-type, and without reading it as JSON', async () => {
+    const before = await snapshot(t);
+    const response = await send(t, 'POST', '/api/v1/products', {
+      payload: 'x'.repeat(300 * 1024),
+      contentType: 'application/json',
+    });
+    assertProblem(response, 413, 'REQUEST_TOO_LARGE');
+    const other = await send(t, 'POST', '/api/v1/products', {
+      payload: 'x'.repeat(300 * 1024),
+      contentType: 'application/octet-stream',
+    });
+    assertProblem(other, [413, 415], ['REQUEST_TOO_LARGE', MEDIA]);
+    assert.equal(await snapshot(t), before);
+  });
+
+  test('an unknown route is 404 ROUTE_NOT_FOUND problem+json', async () => {
+    for (const [method, url] of [
+      ['GET', '/api/v1/nothing-here'],
+      ['POST', '/api/v1/products/extra/segments/here'],
+      ['GET', '/api/v2/products'],
+      ['PUT', '/api/v1/products'],
+      ['GET', '/'],
+    ] as const) {
+      const before = await snapshot(t);
+      const response = await send(
+        t,
+        method,
+        url,
+        method === 'GET' ? {} : { payload: '{}', contentType: 'application/json' },
+      );
+      assertProblem(response, 404, 'ROUTE_NOT_FOUND', `${method} ${url}`);
+      assert.equal(await snapshot(t), before);
+    }
+  });
+});
+
+describe('domain-level refusals change nothing', () => {
+  let t: TestPlatform;
+  let f: Fixtures;
+  let auditorId: string;
+  /** A token of the admin principal holding only tokens:write and products:read. */
+  let narrowToken: string;
+
+  before(async () => {
+    t = await startTestPlatform();
+    f = await createFixtures(t);
+    const auditor = await t.call('POST', '/api/v1/principals', {
+      kind: 'person',
+      name: 'Audrey Auditor',
+      roles: ['auditor'],
+    });
+    assert.equal(auditor.status, 201, auditor.text);
+    auditorId = auditor.json.id;
+    const narrow = await t.call('POST', '/api/v1/tokens', {
+      name: 'narrow',
+      scopes: ['tokens:write', 'products:read'],
+      expiresAt: inDays(t, 30),
+    });
+    assert.equal(narrow.status, 201, narrow.text);
+    narrowToken = narrow.json.token;
+    const second = await t.call('POST', '/api/v1/products', validProduct('Second Wearable'));
+    assert.equal(second.status, 201, second.text);
+  });
+  after(async () => t?.close());
+
+  const refuse = async (method: string, c: Case) => expectRefused(t, method, c, 'domain');
+
+  test('a product whose support ends before (or when) it starts', async () => {
+    for (const [supportStart, supportEnd] of [
+      ['2030-01-01', '2029-12-31'],
+      ['2030-01-01', '2030-01-01'],
+    ]) {
+      await refuse('POST', {
+        name: `support ${supportStart}..${supportEnd}`,
+        url: '/api/v1/products',
+        json: validProduct('Backwards', { regimes: ['MDR'], supportStart, supportEnd }),
+        status: 400,
+        code: 'PRODUCT_SUPPORT_PERIOD_INVALID',
+      });
+    }
+    await refuse('PATCH', {
+      name: 'patch supportEnd before supportStart',
+      url: `/api/v1/products/${f.productId}`,
+      json: { supportEnd: '2025-06-01' },
+      status: 400,
+      code: 'PRODUCT_SUPPORT_PERIOD_INVALID',
+    });
+  });
+
+  test('a date that is not on the calendar', async () => {
+    await refuse('POST', {
+      name: 'February 30th',
+      url: '/api/v1/products',
+      json: validProduct('Impossible Date', { supportStart: '2026-02-30' }),
+      status: 400,
+      code: ['PRODUCT_DATE_INVALID', INVALID],
+    });
+  });
+
+  test('a CRA product with under five years of support and no expected-use justification', async () => {
+    const short = validProduct('Short Lived', {
+      regimes: ['CRA'],
+      supportStart: '2026-01-01',
+      supportEnd: '2030-12-31',
+    });
+    await refuse('POST', {
+      name: 'no justification',
+      url: '/api/v1/products',
+      json: short,
+      status: 400,
+      code: 'PRODUCT_SUPPORT_PERIOD_TOO_SHORT',
+    });
+    await refuse('POST', {
+      name: 'null justification',
+      url: '/api/v1/products',
+      json: { ...short, expectedUseJustification: null },
+      status: 400,
+      code: 'PRODUCT_SUPPORT_PERIOD_TOO_SHORT',
+    });
+    await refuse('POST', {
+      name: 'blank justification',
+      url: '/api/v1/products',
+      json: { ...short, expectedUseJustification: '   ' },
+      status: 400,
+      code: 'PRODUCT_SUPPORT_PERIOD_TOO_SHORT',
+    });
+    await refuse('PATCH', {
+      name: 'patch shortens a CRA product below five years',
+      url: `/api/v1/products/${f.productId}`,
+      json: { supportEnd: '2029-01-01' },
+      status: 400,
+      code: 'PRODUCT_SUPPORT_PERIOD_TOO_SHORT',
+    });
+    // The rule is the CRA's: the same period is fine without CRA, or with a documented expected use.
+    const mdr = await t.call('POST', '/api/v1/products', { ...short, name: 'Short MDR', regimes: ['MDR'] });
+    assert.equal(mdr.status, 201, mdr.text);
+    const justified = await t.call('POST', '/api/v1/products', {
+      ...short,
+      name: 'Short Justified',
+      expectedUseJustification: 'Single-use sensor, four-year shelf life.',
+    });
+    assert.equal(justified.status, 201, justified.text);
+  });
+
+  test('a duplicate product name is 409', async () => {
+    await refuse('POST', {
+      name: 'same name',
+      url: '/api/v1/products',
+      json: validProduct(f.productName),
+      status: 409,
+      code: 'PRODUCT_NAME_TAKEN',
+    });
+    await refuse('PATCH', {
+      name: 'rename onto another product',
+      url: `/api/v1/products/${f.productId}`,
+      json: { name: 'Second Wearable' },
+      status: 409,
+      code: 'PRODUCT_NAME_TAKEN',
+    });
+  });
+
+  test('a duplicate principal name is 409', async () => {
+    await refuse('POST', {
+      name: 'same principal',
+      url: '/api/v1/principals',
+      json: { kind: 'service', name: f.principalName },
+      status: 409,
+      code: 'ACCESS_PRINCIPAL_EXISTS',
+    });
+  });
+
+  test('a token with an unknown scope', async () => {
+    for (const scope of [
+      'products:delete',
+      'reactors:admin',
+      'products',
+      'PRODUCTS:READ',
+      'products:read ',
+    ]) {
+      await refuse('POST', {
+        name: `scope ${scope}`,
+        url: '/api/v1/tokens',
+        json: { name: 'bad scope', scopes: [scope], expiresAt: inDays(t, 7) },
+        status: 400,
+        code: [INVALID, 'ACCESS_SCOPE_INVALID'],
+      });
+    }
+  });
+
+  test('a token that expires in the past', async () => {
+    await refuse('POST', {
+      name: 'expired at birth',
+      url: '/api/v1/tokens',
+      json: { name: 'stale', scopes: ['products:read'], expiresAt: '2020-01-01T00:00:00Z' },
+      status: 400,
+      code: 'ACCESS_EXPIRY_INVALID',
+    });
+  });
+
+  test("a token with scopes beyond the principal's roles", async () => {
+    await refuse('POST', {
+      name: 'auditor token with products:write',
+      url: '/api/v1/tokens',
+      json: {
+        name: 'escalate',
+        scopes: ['products:read', 'products:write'],
+        expiresAt: inDays(t, 7),
+        principalId: auditorId,
+      },
+      status: 403,
+      code: 'ACCESS_SCOPE_ESCALATION',
+    });
+    await refuse('POST', {
+      name: 'product manager token with tokens:admin',
+      url: '/api/v1/tokens',
+      json: {
+        name: 'escalate',
+        scopes: ['tokens:admin'],
+        expiresAt: inDays(t, 7),
+        principalId: f.principalId,
+      },
+      status: 403,
+      code: 'ACCESS_SCOPE_ESCALATION',
+    });
+    // Within the roles it is granted (positive control).
+    const ok = await t.call('POST', '/api/v1/tokens', {
+      name: 'audit',
+      scopes: ['products:read'],
+      expiresAt: inDays(t, 7),
+      principalId: auditorId,
+    });
+    assert.equal(ok.status, 201, ok.text);
+  });
+
+  test('a token wider than the calling token, or for another principal without tokens:admin', async () => {
+    await refuse('POST', {
+      name: 'wider than the caller',
+      url: '/api/v1/tokens',
+      token: narrowToken,
+      json: { name: 'wider', scopes: ['products:write'], expiresAt: inDays(t, 7) },
+      status: 403,
+      code: 'ACCESS_SCOPE_ESCALATION',
+    });
+    await refuse('POST', {
+      name: 'for another principal',
+      url: '/api/v1/tokens',
+      token: narrowToken,
+      json: { name: 'theirs', scopes: ['products:read'], expiresAt: inDays(t, 7), principalId: auditorId },
+      status: 403,
+      code: 'ACCESS_SCOPE_MISSING',
+    });
+  });
+
+  test('the ledger still verifies after all the refusals', async () => {
+    await t.platform.ledger.integrate();
+    const result = await verifyStoredLog(t.platform.store, t.platform.ledger.verifierKey);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.ok((await ledgerSize(t)) > 0);
+  });
+});
