@@ -1,33 +1,16 @@
 import assert from 'node:assert/strict';
-import type { TestPlatform } from '../support/platform.ts';
+import type { ApiResponse, TestPlatform } from '../support/platform.ts';
 
-/** A response as `TestPlatform.call` and `send` return it. */
-export interface ApiResponse {
-  status: number;
-  json: any;
-  text: string;
-  headers: Record<string, unknown>;
-}
+export type { ApiResponse } from '../support/platform.ts';
 
 /** Sends a raw request: any payload text and any content-type (or none), with the admin token unless told. */
-export async function send(
+export function send(
   t: TestPlatform,
   method: string,
   url: string,
   options: { payload?: string | Buffer; contentType?: string; token?: string } = {},
 ): Promise<ApiResponse> {
-  const token = options.token ?? t.adminToken;
-  const headers: Record<string, string> = {};
-  if (token !== '') headers.authorization = `Bearer ${token}`;
-  if (options.contentType !== undefined) headers['content-type'] = options.contentType;
-  const response = await t.app.inject({ method: method as 'GET', url, headers, payload: options.payload });
-  let json: unknown;
-  try {
-    json = response.json();
-  } catch {
-    json = undefined;
-  }
-  return { status: response.statusCode, json, text: response.body, headers: response.headers };
+  return t.send(method, url, options);
 }
 
 /** Asserts an RFC 9457 problem document with a stable `MODULE_REASON` code and no stack trace. */

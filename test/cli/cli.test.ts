@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +8,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/index.ts';
 import { leafHash } from '../../src/ledger/index.ts';
 import { loadSqlite } from '../../src/store/index.ts';
+import { startServe, type ServerProcess } from '../support/server-process.ts';
 
 const vigil = join(import.meta.dirname, '..', '..', 'bin', 'vigil.js');
 
@@ -19,17 +19,6 @@ function run(args: string[], env: Record<string, string> = {}) {
     timeout: 60_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 function allCommands(command: Command): Command[] {
@@ -87,50 +76,18 @@ describe('vigil command line', () => {
 describe('vigil against a running server', () => {
   const root = mkdtempSync(join(tmpdir(), 'vigil-cli-serve-'));
   const dir = join(root, 'data');
-  let server: ReturnType<typeof spawn> | undefined;
+  let server: ServerProcess | undefined;
   let env: Record<string, string>;
 
   before(async () => {
     assert.equal(run(['init', '--data', dir]).status, 0);
-    const port = await freePort();
-    const devicePort = await freePort();
-    server = spawn(
-      process.execPath,
-      [
-        vigil,
-        'serve',
-        '--data',
-        dir,
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--device-listen',
-        `127.0.0.1:${devicePort}`,
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let banner = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${banner}`)), 30_000);
-      server!.stderr!.on('data', (chunk: Buffer) => {
-        banner += chunk.toString();
-        if (banner.includes('device endpoint:')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      server!.once('exit', (code) => reject(new Error(`server exited ${code}: ${banner}`)));
-    });
-    assert.match(banner, /admin token: +.*admin\.token/);
-    env = {
-      VIGIL_URL: `http://127.0.0.1:${port}`,
-      VIGIL_TOKEN: readFileSync(join(dir, 'admin.token'), 'utf8').trim(),
-    };
+    server = await startServe(dir, undefined);
+    assert.match(server.output(), /admin token: +.*admin\.token/);
+    env = { VIGIL_URL: server.url, VIGIL_TOKEN: readFileSync(join(dir, 'admin.token'), 'utf8').trim() };
   });
 
-  after(() => {
-    server?.kill('SIGKILL');
+  after(async () => {
+    await server?.stop('SIGKILL');
     rmSync(root, { recursive: true, force: true });
   });
 

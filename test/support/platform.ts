@@ -6,6 +6,13 @@ import { buildAdminServer, initInstallation, openPlatform, type Platform } from 
 import { ManualClock } from '../../src/core/index.ts';
 import { createTestDatabase, type TestDatabase } from './stores.ts';
 
+export interface ApiResponse {
+  status: number;
+  json: any;
+  text: string;
+  headers: Record<string, unknown>;
+}
+
 export interface TestPlatform {
   platform: Platform;
   app: FastifyInstance;
@@ -14,12 +21,17 @@ export interface TestPlatform {
   dataDir: string;
   database: TestDatabase;
   /** Sends an authenticated JSON request through the admin server (no socket). */
-  call(
+  call(method: string, url: string, body?: unknown, token?: string): Promise<ApiResponse>;
+  /** Sends a raw request: any payload and content-type (or none), with the admin token unless told. */
+  send(
     method: string,
     url: string,
-    body?: unknown,
-    token?: string,
-  ): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
+    options?: {
+      payload?: string | Buffer | undefined;
+      contentType?: string | undefined;
+      token?: string | undefined;
+    },
+  ): Promise<ApiResponse>;
   close(): Promise<void>;
 }
 
@@ -35,6 +47,20 @@ export async function startTestPlatform(
   const app = await buildAdminServer(platform);
   await app.ready();
   const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const send: TestPlatform['send'] = async (method, url, options = {}) => {
+    const token = options.token ?? adminToken;
+    const headers: Record<string, string> = {};
+    if (token !== '') headers.authorization = `Bearer ${token}`;
+    if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+    const response = await app.inject({ method: method as 'GET', url, headers, payload: options.payload });
+    let json: unknown;
+    try {
+      json = response.json();
+    } catch {
+      json = undefined;
+    }
+    return { status: response.statusCode, json, text: response.body, headers: response.headers };
+  };
   return {
     platform,
     app,
@@ -42,24 +68,15 @@ export async function startTestPlatform(
     clock,
     dataDir,
     database,
-    async call(method, url, body, token = adminToken) {
-      const response = await app.inject({
-        method: method as 'GET',
-        url,
-        headers: {
-          ...(token === '' ? {} : { authorization: `Bearer ${token}` }),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    call(method, url, body, token = adminToken) {
+      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      return send(method, url, {
+        payload,
+        contentType: body === undefined ? undefined : 'application/json',
+        token,
       });
-      let json: unknown;
-      try {
-        json = response.json();
-      } catch {
-        json = undefined;
-      }
-      return { status: response.statusCode, json, text: response.body, headers: response.headers };
     },
+    send,
     async close() {
       await app.close();
       await platform.close();
