@@ -25,14 +25,17 @@ export function authenticationHook(access: AccessService): onRequestHookHandler 
 }
 
 /**
- * Records the token's use once the request has succeeded, before the reply leaves: a refused or
- * malformed request does not count as needing its scope in the least-privilege report.
+ * Records every use of an authenticated token before the reply leaves. Only a request that
+ * succeeded counts as needing its scope: a refused or malformed one must not make a scope look
+ * used in the least-privilege report.
  */
 export function usageHook(access: AccessService): onSendHookHandler {
   return async (request, reply) => {
-    if (request.caller !== undefined && reply.statusCode < 400) {
-      await access.recordUse(request.caller, request.routeOptions.config.scope);
-    }
+    if (request.caller === undefined) return;
+    await access.recordUse(
+      request.caller,
+      reply.statusCode < 400 ? request.routeOptions.config.scope : undefined,
+    );
   };
 }
 

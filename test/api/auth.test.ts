@@ -10,6 +10,7 @@ import {
   openApiOperations,
   send,
   snapshot,
+  unknownId,
   validProduct,
   type Fixtures,
 } from './helpers.ts';
@@ -267,6 +268,20 @@ describe('authentication and authorization', () => {
         200,
       );
       assert.equal((await listed())?.lastUsedAt, '2026-11-26T01:02:00Z');
+      // A request that authenticates but fails (unknown product) is a use of the token, not of its scope.
+      t.clock.advance(60_000);
+      const unknown = await t.call('GET', `/api/v1/products/${unknownId}`, undefined, token.secret);
+      assertProblem(unknown, 404, 'PRODUCT_NOT_FOUND');
+      assert.equal((await listed())?.lastUsedAt, '2026-11-26T01:03:00Z');
+      const usage = await t.platform.store.db
+        .selectFrom('token_scope_usage')
+        .selectAll()
+        .where('token_id', '=', token.id)
+        .execute();
+      assert.deepEqual(
+        usage.map((row) => [row.scope, row.last_used_at]),
+        [['products:read', '2026-11-26T01:02:00Z']],
+      );
     } finally {
       t.clock.set(started);
     }
