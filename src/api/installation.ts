@@ -13,7 +13,7 @@ import {
   type InstallationConfig,
 } from '../core/index.ts';
 import { Store } from '../store/index.ts';
-import { wireServices } from './platform.ts';
+import { wireServices, type Platform } from './platform.ts';
 
 export interface InitResult {
   dataDir: string;
@@ -41,6 +41,8 @@ export async function initInstallation(options: {
   dataDir: string;
   databaseUrl?: string | undefined;
   origin?: string | undefined;
+  /** The organization named in the root CA's subject. */
+  organization?: string | undefined;
   clock?: Clock;
 }): Promise<InitResult> {
   const clock = options.clock ?? systemClock;
@@ -73,6 +75,7 @@ export async function initInstallation(options: {
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
   let store: Store | undefined;
+  let platform: Platform | undefined;
   try {
     writeSecret(files.ledgerKey, generateEd25519PrivateKeyPem());
     created.push(files.ledgerKey);
@@ -108,7 +111,7 @@ export async function initInstallation(options: {
         .execute();
     });
 
-    const platform = wireServices({ files, config, store, clock });
+    platform = wireServices({ files, config, store, clock });
     const admin = await platform.access.createPrincipal(systemActor, {
       kind: 'person',
       name: 'admin',
@@ -121,6 +124,11 @@ export async function initInstallation(options: {
       scopes: adminScopes,
       expiresAt,
       principalId: admin.id,
+    });
+    await platform.identity.authorities.createRoot(systemActor, {
+      algorithm: 'ecdsa-p384',
+      commonName: `Vigil Root CA ${installId.slice(0, 8)}`,
+      organization: options.organization ?? 'Vigil',
     });
     await platform.ledger.integrate();
     writeSecret(files.adminToken, `${secret}\n`);
@@ -140,6 +148,7 @@ export async function initInstallation(options: {
       rmSync(files.dir, { recursive: true, force: true });
     throw error;
   } finally {
-    await store?.close();
+    await platform?.close();
+    if (platform === undefined) await store?.close();
   }
 }

@@ -11,6 +11,13 @@ import {
   type InstallationConfig,
   type InstallationFiles,
 } from '../core/index.ts';
+import {
+  Identity,
+  SoftwareKeystore,
+  keystoreConfigFromEnvironment,
+  loadMasterKey,
+  openKeystore,
+} from '../identity/index.ts';
 import { Ledger } from '../ledger/index.ts';
 import { ProductService } from '../products/index.ts';
 import { Store } from '../store/index.ts';
@@ -24,6 +31,7 @@ export interface Platform {
   ledger: Ledger;
   access: AccessService;
   products: ProductService;
+  identity: Identity;
   close(): Promise<void>;
 }
 
@@ -31,6 +39,21 @@ export interface OpenPlatformOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
   clock?: Clock;
+  /** Where devices reach the device endpoint (embedded in certificates as CRL and OCSP URLs). */
+  deviceBaseUrl?: string | undefined;
+}
+
+/** The device endpoint as devices reach it: VIGIL_DEVICE_URL, else https://<device listener>. */
+export function deviceBaseUrl(deviceListen: { host: string; port: number } | undefined): string {
+  const configured = process.env.VIGIL_DEVICE_URL;
+  if (configured !== undefined && configured !== '') return configured;
+  const listen = deviceListen ?? { host: '127.0.0.1', port: 8443 };
+  const host = listen.host.includes(':')
+    ? `[${listen.host}]`
+    : listen.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : listen.host;
+  return `https://${host}:${listen.port}`;
 }
 
 export function wireServices(options: {
@@ -38,10 +61,26 @@ export function wireServices(options: {
   config: InstallationConfig;
   store: Store;
   clock: Clock;
+  deviceBaseUrl?: string | undefined;
 }): Platform {
   const { files, config, store, clock } = options;
   const signer = ed25519SignerFromPem(readFileSync(files.ledgerKey, 'utf8'));
   const ledger = new Ledger({ store, signer, origin: config.origin, clock });
+  // CA keys live where VIGIL_KEYSTORE says; TLS and OCSP keys are always software keys.
+  const keystoreConfig = keystoreConfigFromEnvironment({ store, masterKeyPath: files.masterKey, clock });
+  const keystore = openKeystore(keystoreConfig);
+  const softwareKeystore =
+    keystore instanceof SoftwareKeystore
+      ? keystore
+      : new SoftwareKeystore({ store, masterKey: loadMasterKey(files.masterKey), clock });
+  const identity = new Identity({
+    store,
+    ledger,
+    clock,
+    keystore,
+    softwareKeystore,
+    deviceBaseUrl: options.deviceBaseUrl ?? deviceBaseUrl(undefined),
+  });
   return {
     files,
     config,
@@ -50,7 +89,12 @@ export function wireServices(options: {
     ledger,
     access: new AccessService({ store, ledger, clock }),
     products: new ProductService({ store, ledger, clock }),
-    close: () => store.close(),
+    identity,
+    async close() {
+      await keystore.close();
+      if (softwareKeystore !== keystore) await softwareKeystore.close();
+      await store.close();
+    },
   };
 }
 
@@ -73,7 +117,13 @@ export async function openPlatform(options: OpenPlatformOptions): Promise<Platfo
         `the database at ${store.location} does not belong to installation ${config.installId}`,
       );
     }
-    return wireServices({ files, config, store, clock: options.clock ?? systemClock });
+    return wireServices({
+      files,
+      config,
+      store,
+      clock: options.clock ?? systemClock,
+      deviceBaseUrl: options.deviceBaseUrl,
+    });
   } catch (error) {
     await store.close();
     throw error;

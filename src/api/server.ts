@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -7,6 +8,12 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { accessRoutes, authenticationHook, usageHook } from '../access/index.ts';
 import { ProblemSchema, VigilError } from '../core/index.ts';
+import {
+  certificateToPem,
+  deviceAuthenticationHook,
+  deviceRoutes,
+  identityRoutes,
+} from '../identity/index.ts';
 import { ledgerRoutes } from '../ledger/index.ts';
 import { productRoutes } from '../products/index.ts';
 import { registerMetrics } from './metrics.ts';
@@ -126,6 +133,10 @@ export async function buildAdminServer(
         { name: 'access', description: 'Principals, roles, API tokens, least-privilege review' },
         { name: 'products', description: 'Products, regimes, support periods, lifecycle owners' },
         { name: 'ledger', description: 'The tamper-evident ledger: entries, proofs, checkpoints, tiles' },
+        {
+          name: 'identity',
+          description: 'CAs, certificate profiles, devices, revocation, identity evidence',
+        },
       ],
     },
     refResolver: {
@@ -162,18 +173,77 @@ export async function buildAdminServer(
   await app.register(accessRoutes(platform.access));
   await app.register(productRoutes(platform.products));
   await app.register(ledgerRoutes(platform.ledger));
+  await app.register(
+    identityRoutes({
+      authorities: platform.identity.authorities,
+      devices: platform.identity.devices,
+      evidence: platform.identity.evidence,
+      profiles: platform.identity.profiles,
+      revocations: platform.identity.revocations,
+      products: platform.products,
+    }),
+  );
   return app;
 }
 
+/** The device endpoint's TLS material: its own chain under the root, and the CAs client certificates must chain to. */
+export interface DeviceTls {
+  key: string;
+  cert: string;
+  ca: string[];
+}
+
+/** Host names and addresses the device endpoint's certificate names (VIGIL_DEVICE_HOSTNAMES adds more). */
+export function deviceHostNames(host: string): { dnsNames: string[]; ipAddresses: string[] } {
+  const extra = (process.env.VIGIL_DEVICE_HOSTNAMES ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const names = new Set([
+    'localhost',
+    '127.0.0.1',
+    '::1',
+    ...(host === '0.0.0.0' || host === '::' ? [] : [host]),
+    ...extra,
+  ]);
+  const isIp = (name: string) => isIP(name) !== 0;
+  return {
+    dnsNames: [...names].filter((name) => !isIp(name)).sort(),
+    ipAddresses: [...names].filter(isIp).sort(),
+  };
+}
+
+export async function deviceTls(platform: Platform, host: string): Promise<DeviceTls> {
+  const credentials = await platform.identity.authorities.deviceTlsCredentials(deviceHostNames(host));
+  return {
+    key: credentials.keyPem,
+    cert: credentials.chain.map(certificateToPem).join(''),
+    ca: (await platform.identity.authorities.trustedCertificates()).map(certificateToPem),
+  };
+}
+
 /**
- * The device endpoint. It serves health only until device identity (EST, mutual TLS) lands;
- * it is a separate listener from the start so deployments can expose it apart from the admin API.
+ * The device endpoint: TLS, asking every client for a certificate (RFC 7030 §3.3.2). Routes that
+ * need a device certificate refuse one that does not chain to our CAs or is revoked, expired or of
+ * a retired device; EST bootstrap, /cacerts, CRLs and OCSP need none.
  */
 export async function buildDeviceServer(
   platform: Platform,
+  tls: DeviceTls,
   options: ServerOptions = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: adminBodyLimit });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 64 * 1024,
+    https: {
+      key: tls.key,
+      cert: tls.cert,
+      ca: tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    },
+  });
   app.setErrorHandler((error, _request, reply) => {
     const problem = problemOf(error);
     return reply.code(problem.status).type('application/problem+json').send(problem);
@@ -181,9 +251,18 @@ export async function buildDeviceServer(
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).type('application/problem+json').send(routeNotFound(request.method, request.url)),
   );
-  app.get('/healthz', async () => {
+  app.addHook('onRequest', deviceAuthenticationHook(platform.identity.enrollment));
+  app.get('/healthz', { config: { device: 'open' } }, async () => {
     await platform.store.db.selectFrom('meta').select('key').limit(1).execute();
     return { status: 'ok', version, endpoint: 'device' };
   });
+  await app.register(
+    deviceRoutes({
+      authorities: platform.identity.authorities,
+      enrollment: platform.identity.enrollment,
+      revocations: platform.identity.revocations,
+      profiles: platform.identity.profiles,
+    }),
+  );
   return app;
 }

@@ -1,7 +1,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { accessCommands } from '../access/index.ts';
-import { initInstallation, loggerOptions, openPlatform, startServer, version } from '../api/index.ts';
+import {
+  deviceBaseUrl,
+  initInstallation,
+  loggerOptions,
+  openPlatform,
+  startServer,
+  version,
+} from '../api/index.ts';
+import { identityCommands } from '../identity/index.ts';
 import { isVigilError, parseListenAddress, type CommandContext, type Progress } from '../core/index.ts';
 import { ledgerCommands } from '../ledger/index.ts';
 import { productCommands } from '../products/index.ts';
@@ -56,23 +64,29 @@ function initCommand(): Command {
       'PostgreSQL URL (default: $VIGIL_DATABASE_URL, else SQLite in the data directory)',
     )
     .option('--origin <origin>', 'ledger checkpoint origin (default: vigil.local/<install-id>)')
+    .option('--organization <name>', 'organization named in the root CA', 'Vigil')
     .option('--json', 'print JSON')
-    .action(async (options: { data: string; database?: string; origin?: string }, command: Command) => {
-      const result = await initInstallation({
-        dataDir: options.data,
-        databaseUrl: options.database,
-        origin: options.origin,
-      });
-      context.print(command, result, () =>
-        [
-          `initialised Vigil installation ${result.installId} in ${result.dataDir}`,
-          `store: ${result.store}`,
-          `ledger origin: ${result.origin}`,
-          `ledger verifier key: ${result.verifierKey}`,
-          `first admin token: ${result.adminTokenFile} (mode 0600)`,
-        ].join('\n'),
-      );
-    });
+    .action(
+      async (
+        options: { data: string; database?: string; origin?: string; organization?: string },
+        command: Command,
+      ) => {
+        const result = await initInstallation({
+          dataDir: options.data,
+          databaseUrl: options.database,
+          origin: options.origin,
+        });
+        context.print(command, result, () =>
+          [
+            `initialised Vigil installation ${result.installId} in ${result.dataDir}`,
+            `store: ${result.store}`,
+            `ledger origin: ${result.origin}`,
+            `ledger verifier key: ${result.verifierKey}`,
+            `first admin token: ${result.adminTokenFile} (mode 0600)`,
+          ].join('\n'),
+        );
+      },
+    );
 }
 
 function serveCommand(): Command {
@@ -92,7 +106,11 @@ function serveCommand(): Command {
     .action(async (options: { data: string; listen: string; deviceListen: string; database?: string }) => {
       const listen = parseListenAddress(options.listen, '--listen');
       const deviceListen = parseListenAddress(options.deviceListen, '--device-listen');
-      const platform = await openPlatform({ dataDir: options.data, databaseUrl: options.database });
+      const platform = await openPlatform({
+        dataDir: options.data,
+        databaseUrl: options.database,
+        deviceBaseUrl: deviceBaseUrl(deviceListen),
+      });
       let server;
       try {
         server = await startServer(platform, listen, deviceListen, { logger: loggerOptions });
@@ -134,6 +152,7 @@ export function buildProgram(): Command {
   program.addCommand(serveCommand());
   for (const command of [
     ...productCommands(context),
+    ...identityCommands(context),
     ...accessCommands(context),
     ...ledgerCommands(context),
   ]) {

@@ -129,6 +129,125 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0002_identity': {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('keystore_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('backend', 'text', (c) => c.notNull())
+          .addColumn('algorithm', 'text', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('public_key', sql.raw(binary), (c) => c.notNull())
+          .addColumn('wrapped_key', sql.raw(binary))
+          .addColumn('token_key_id', sql.raw(binary))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('certificate_authorities')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('product_id', 'text', (c) => c.references('products.id'))
+          .addColumn('parent_id', 'text', (c) => c.references('certificate_authorities.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull().references('keystore_keys.id'))
+          .addColumn('certificate', sql.raw(binary), (c) => c.notNull())
+          .addColumn('serial', 'text', (c) => c.notNull())
+          .addColumn('not_before', 'text', (c) => c.notNull())
+          .addColumn('not_after', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('certificate_authorities_product')
+          .on('certificate_authorities')
+          .columns(['product_id', 'kind', 'status'])
+          .execute();
+
+        await db.schema
+          .createTable('certificate_profiles')
+          .addColumn('product_id', 'text', (c) => c.primaryKey().references('products.id'))
+          .addColumn('profile', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('devices')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('serial', 'text', (c) => c.notNull().unique())
+          .addColumn('hardware_revision', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('bootstrap_method', 'text', (c) => c.notNull())
+          .addColumn('secret_hash', sql.raw(binary))
+          .addColumn('secret_expires_at', 'text')
+          .addColumn('secret_used_at', 'text')
+          .addColumn('idevid_chain', 'text')
+          .addColumn('idevid_fingerprint', 'text')
+          .addColumn('registered_at', 'text', (c) => c.notNull())
+          .addColumn('enrolled_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('revocation_reason', 'text')
+          .addColumn('decommissioned_at', 'text')
+          .addColumn('wipe_confirmation', 'text')
+          .execute();
+        await db.schema.createIndex('devices_product').on('devices').columns(['product_id', 'id']).execute();
+        await db.schema.createIndex('devices_idevid').on('devices').column('idevid_fingerprint').execute();
+
+        await db.schema
+          .createTable('certificates')
+          .addColumn('serial', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('ca_id', 'text', (c) => c.notNull().references('certificate_authorities.id'))
+          .addColumn('fingerprint', 'text', (c) => c.notNull().unique())
+          .addColumn('der', sql.raw(binary), (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('not_before', 'text', (c) => c.notNull())
+          .addColumn('not_after', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .addColumn('revocation_reason', 'text')
+          .addColumn('issued_via', 'text', (c) => c.notNull())
+          .addColumn('bootstrap_method', 'text', (c) => c.notNull())
+          .addColumn('ledger_index', sql.raw(bigint))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('certificates_device')
+          .on('certificates')
+          .columns(['device_id', 'created_at'])
+          .execute();
+        await db.schema
+          .createIndex('certificates_ca_status')
+          .on('certificates')
+          .columns(['ca_id', 'status'])
+          .execute();
+        await db.schema
+          .createIndex('certificates_not_after')
+          .on('certificates')
+          .columns(['status', 'not_after'])
+          .execute();
+
+        await db.schema
+          .createTable('crls')
+          .addColumn('ca_id', 'text', (c) => c.notNull().references('certificate_authorities.id'))
+          .addColumn('crl_number', sql.raw(bigint), (c) => c.notNull())
+          .addColumn('der', sql.raw(binary), (c) => c.notNull())
+          .addColumn('this_update', 'text', (c) => c.notNull())
+          .addColumn('next_update', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('crls_pk', ['ca_id', 'crl_number'])
+          .execute();
+
+        // Counters bumped on changes other processes must notice quickly (revocations: within a second).
+        await db.schema
+          .createTable('change_counters')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', sql.raw(bigint), (c) => c.notNull())
+          .execute();
+        await db.insertInto('change_counters').values({ name: 'revocations', value: 0 }).execute();
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

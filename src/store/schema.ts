@@ -16,6 +16,13 @@ export interface Database {
   token_scope_usage: TokenScopeUsageTable;
   products: ProductsTable;
   product_owners: ProductOwnersTable;
+  keystore_keys: KeystoreKeysTable;
+  certificate_authorities: CertificateAuthoritiesTable;
+  certificate_profiles: CertificateProfilesTable;
+  devices: DevicesTable;
+  certificates: CertificatesTable;
+  crls: CrlsTable;
+  change_counters: ChangeCountersTable;
 }
 
 export interface MetaTable {
@@ -104,4 +111,90 @@ export interface ProductOwnersTable {
   stage: string;
   principal_id: string;
   assigned_at: string;
+}
+
+/** Keys of the keystore: software keys wrapped with AES-256-GCM under the master key, or PKCS#11 handles. */
+export interface KeystoreKeysTable {
+  id: string;
+  backend: 'software' | 'pkcs11';
+  algorithm: string;
+  label: string;
+  public_key: Buffer; // SubjectPublicKeyInfo DER
+  wrapped_key: Buffer | null; // software: nonce || ciphertext || tag of the PKCS#8 DER
+  token_key_id: Buffer | null; // pkcs11: CKA_ID on the token
+  created_at: string;
+}
+
+export interface CertificateAuthoritiesTable {
+  id: string;
+  kind: 'root' | 'issuing' | 'ocsp' | 'tls';
+  product_id: string | null;
+  parent_id: string | null;
+  name: string;
+  key_id: string;
+  certificate: Buffer; // DER
+  serial: string; // hex
+  not_before: string;
+  not_after: string;
+  status: 'active' | 'retiring' | 'retired';
+  created_at: string;
+}
+
+export interface CertificateProfilesTable {
+  product_id: string;
+  profile: string; // JSON
+  version: number;
+  updated_at: string;
+}
+
+export interface DevicesTable {
+  id: string;
+  product_id: string;
+  serial: string;
+  hardware_revision: string;
+  status: 'registered' | 'enrolled' | 'revoked' | 'decommissioned';
+  bootstrap_method: 'secret' | 'idevid';
+  secret_hash: Buffer | null;
+  secret_expires_at: string | null;
+  secret_used_at: string | null;
+  idevid_chain: string | null; // JSON array of PEM
+  idevid_fingerprint: string | null; // SHA-256 hex of the IDevID leaf
+  registered_at: string;
+  enrolled_at: string | null;
+  revoked_at: string | null;
+  revocation_reason: string | null;
+  decommissioned_at: string | null;
+  wipe_confirmation: string | null; // JSON
+}
+
+export interface CertificatesTable {
+  serial: string; // hex, unique per installation
+  device_id: string;
+  ca_id: string;
+  fingerprint: string; // SHA-256 hex of the DER
+  der: Buffer;
+  subject: string;
+  not_before: string;
+  not_after: string;
+  status: 'valid' | 'revoked';
+  revoked_at: string | null;
+  revocation_reason: string | null;
+  issued_via: 'enroll' | 'reenroll';
+  bootstrap_method: string;
+  ledger_index: number | null;
+  created_at: string;
+}
+
+export interface CrlsTable {
+  ca_id: string;
+  crl_number: number;
+  der: Buffer;
+  this_update: string;
+  next_update: string;
+}
+
+/** Named counters that processes poll to notice changes made by others (e.g. revocations). */
+export interface ChangeCountersTable {
+  name: string;
+  value: number;
 }

@@ -508,6 +508,251 @@ const operations: Record<string, Operation> = {
     ];
   },
 
+  'GET /api/v1/cas': () => [unknownQueryCase('/api/v1/cas')],
+  'POST /api/v1/products/{id}/ca': (f) => {
+    const url = `/api/v1/products/${f.productId}/ca`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/ca`).map((c) => ({ ...c, json: {} })),
+      {
+        name: 'unknown product',
+        url: `/api/v1/products/${unknownId}/ca`,
+        json: {},
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'unknown algorithm': { algorithm: 'dsa-1024' },
+        'unknown field': { algorithm: 'ecdsa-p256', ca: true },
+      }),
+    ];
+  },
+  'POST /api/v1/products/{id}/ca/rotate': (f) => {
+    const url = `/api/v1/products/${f.productId}/ca/rotate`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/ca/rotate`).map((c) => ({ ...c, json: {} })),
+      { name: 'no CA to rotate', url, json: {}, status: 409, code: 'IDENTITY_CA_MISSING' },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, { 'unknown algorithm': { algorithm: 'rsa-1024' } }),
+    ];
+  },
+  'GET /api/v1/products/{id}/certificate-profile': (f) => [
+    ...badIdCases((id) => `/api/v1/products/${id}/certificate-profile`),
+    {
+      name: 'unknown product',
+      url: `/api/v1/products/${unknownId}/certificate-profile`,
+      status: 404,
+      code: 'PRODUCT_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/products/${f.productId}/certificate-profile`),
+  ],
+  'PATCH /api/v1/products/{id}/certificate-profile': (f) => {
+    const url = `/api/v1/products/${f.productId}/certificate-profile`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/certificate-profile`).map((c) => ({
+        ...c,
+        json: { validityDays: 90 },
+      })),
+      {
+        name: 'unknown product',
+        url: `/api/v1/products/${unknownId}/certificate-profile`,
+        json: { validityDays: 90 },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no fields': {},
+        'validity zero': { validityDays: 0 },
+        'validity as text': { validityDays: '90' },
+        'unknown key type': { keyTypes: ['rsa-1024'] },
+        'empty key types': { keyTypes: [] },
+        'unknown field': { validityDays: 90, ca: 'other' },
+      }),
+      {
+        name: 'renewal window longer than validity',
+        url,
+        json: { validityDays: 10, renewalWindowDays: 20 },
+        status: 400,
+        code: 'IDENTITY_PROFILE_INVALID',
+      },
+    ];
+  },
+  'POST /api/v1/devices': (f) => {
+    const url = '/api/v1/devices';
+    const valid = {
+      serial: 'SN-VALID-1',
+      productId: f.productId,
+      hardwareRevision: 'rev-a',
+      bootstrap: { method: 'secret' },
+    };
+    return [
+      ...bodyShapeCases(url),
+      unknownQueryCase(url),
+      ...fieldCases(url, {
+        'serial missing': { ...valid, serial: undefined },
+        'serial with a colon': { ...valid, serial: 'SN:1' },
+        'serial with a space': { ...valid, serial: 'SN 1' },
+        'serial too long': { ...valid, serial: 'S'.repeat(65) },
+        'product not a uuid': { ...valid, productId: 'pump' },
+        'unknown bootstrap method': { ...valid, bootstrap: { method: 'password' } },
+        'idevid without a chain': { ...valid, bootstrap: { method: 'idevid' } },
+        'idevid chain not PEM': {
+          ...valid,
+          bootstrap: { method: 'idevid', chain: ['not a certificate at all, not even close to one'] },
+        },
+        'secret lifetime zero': { ...valid, bootstrap: { method: 'secret', expiresInDays: 0 } },
+        'unknown field': { ...valid, owner: 'me' },
+      }),
+      {
+        name: 'unknown product',
+        url,
+        json: { ...valid, productId: unknownId },
+        status: 400,
+        code: 'IDENTITY_PRODUCT_UNKNOWN',
+      },
+      {
+        name: 'unknown hardware revision',
+        url,
+        json: { ...valid, hardwareRevision: 'rev-z' },
+        status: 400,
+        code: 'IDENTITY_HARDWARE_REVISION_UNKNOWN',
+      },
+      {
+        name: 'IDevID PEM that is not a certificate',
+        url,
+        json: {
+          ...valid,
+          bootstrap: {
+            method: 'idevid',
+            chain: [`-----BEGIN CERTIFICATE-----\n${'A'.repeat(80)}\n-----END CERTIFICATE-----`],
+          },
+        },
+        status: 400,
+        code: 'IDENTITY_IDEVID_INVALID',
+      },
+    ];
+  },
+  'POST /api/v1/devices/bulk': (f) => {
+    const url = '/api/v1/devices/bulk';
+    const valid = {
+      serial: 'SN-BULK-1',
+      productId: f.productId,
+      hardwareRevision: 'rev-a',
+      bootstrap: { method: 'secret' },
+    };
+    return [
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no devices': { devices: [] },
+        'devices not an array': { devices: valid },
+        'one malformed device': { devices: [valid, { ...valid, serial: 'bad serial' }] },
+        'over 1,000 devices': {
+          devices: Array.from({ length: 1001 }, (_, i) => ({ ...valid, serial: `SN-BULK-${i}` })),
+        },
+        'unknown field': { devices: [valid], dryRun: true },
+      }),
+    ];
+  },
+  'GET /api/v1/devices': () => [
+    ...pageQueryCases('/api/v1/devices'),
+    { name: 'status unknown', url: '/api/v1/devices?status=lost', status: 400, code: INVALID },
+    { name: 'product not a uuid', url: '/api/v1/devices?productId=pump', status: 400, code: INVALID },
+  ],
+  'GET /api/v1/devices/{id}': (f) => [
+    ...badIdCases((id) => `/api/v1/devices/${id}`),
+    {
+      name: 'unknown device',
+      url: `/api/v1/devices/${unknownId}`,
+      status: 404,
+      code: 'IDENTITY_DEVICE_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/devices/${f.deviceId}`),
+  ],
+  'POST /api/v1/devices/{id}/revoke': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/revoke`;
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/revoke`).map((c) => ({
+        ...c,
+        json: { reason: 'keyCompromise' },
+      })),
+      {
+        name: 'unknown device',
+        url: `/api/v1/devices/${unknownId}/revoke`,
+        json: { reason: 'keyCompromise' },
+        status: 404,
+        code: 'IDENTITY_DEVICE_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no reason': {},
+        'unknown reason': { reason: 'lost' },
+        'reason as number': { reason: 1 },
+        'removeFromCRL is not a revocation': { reason: 'removeFromCRL ' },
+      }),
+    ];
+  },
+  'POST /api/v1/devices/{id}/decommission': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/decommission`;
+    const wipe = { wipeConfirmation: { confirmedBy: 'operator', method: 'factory reset' } };
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/decommission`).map((c) => ({ ...c, json: wipe })),
+      {
+        name: 'unknown device',
+        url: `/api/v1/devices/${unknownId}/decommission`,
+        json: wipe,
+        status: 404,
+        code: 'IDENTITY_DEVICE_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no wipe confirmation': {},
+        'confirmed by nobody': { wipeConfirmation: { confirmedBy: 'nobody', method: 'x' } },
+        'no method': { wipeConfirmation: { confirmedBy: 'device' } },
+        'time not a date-time': { wipeConfirmation: { confirmedBy: 'device', method: 'x', at: 'yesterday' } },
+      }),
+    ];
+  },
+  'GET /api/v1/devices/{id}/identity': (f) => [
+    ...badIdCases((id) => `/api/v1/devices/${id}/identity`),
+    {
+      name: 'unknown device',
+      url: `/api/v1/devices/${unknownId}/identity`,
+      status: 404,
+      code: 'IDENTITY_DEVICE_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/devices/${f.deviceId}/identity`),
+  ],
+  'POST /api/v1/certificates/{serial}/revoke': () => {
+    const url = '/api/v1/certificates/0abc/revoke';
+    return [
+      ...['XYZ', 'a', '0'.repeat(41), '%00'].map((serial) => ({
+        name: `serial ${serial}`,
+        url: `/api/v1/certificates/${serial}/revoke`,
+        json: { reason: 'keyCompromise' },
+        status: 400,
+        code: INVALID,
+      })),
+      {
+        name: 'unknown certificate',
+        url,
+        json: { reason: 'keyCompromise' },
+        status: 404,
+        code: 'IDENTITY_CERTIFICATE_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, { 'no reason': {}, 'unknown reason': { reason: 'stolen' } }),
+    ];
+  },
+  'GET /api/v1/identity/expiring': () => [
+    unknownQueryCase('/api/v1/identity/expiring'),
+    ...['30', '30x', '-1d', '999999d', 'd'].map((within) => ({
+      name: `within=${within}`,
+      url: `/api/v1/identity/expiring?within=${within}`,
+      status: 400,
+      code: INVALID,
+    })),
+  ],
   'GET /api/v1/ledger/entries': () => [
     ...rangeQueryCases('/api/v1/ledger/entries', 'start', 'end', 'LEDGER_RANGE_INVALID'),
     {
@@ -644,14 +889,17 @@ describe('bad input is refused with problem+json and changes nothing', () => {
     });
   }
 
-  test('every write operation refuses a body over 256 KiB with 413 REQUEST_TOO_LARGE', async () => {
+  test('every write operation refuses a body over its limit (256 KiB; bulk registration 4 MiB) with 413 REQUEST_TOO_LARGE', async () => {
     const documented = await openApiOperations(t);
     const writes = documented.filter((operation) => !operation.startsWith('GET '));
     assert.ok(writes.length >= 9, writes.join(', '));
-    const big = JSON.stringify({ name: 'x'.repeat(256 * 1024 + 1) });
-    const justUnder = JSON.stringify({ name: 'x'.repeat(256 * 1024 - 20) });
-    assert.ok(Buffer.byteLength(justUnder) <= 256 * 1024);
+    // Bulk registration takes up to 1,000 devices with their IDevID chains: 4 MiB.
+    const limits: Record<string, number> = { 'POST /api/v1/devices/bulk': 4 * 1024 * 1024 };
     for (const operation of writes) {
+      const limit = limits[operation] ?? 256 * 1024;
+      const big = JSON.stringify({ name: 'x'.repeat(limit + 1) });
+      const justUnder = JSON.stringify({ name: 'x'.repeat(limit - 20) });
+      assert.ok(Buffer.byteLength(justUnder) <= limit);
       const [method = 'POST', template = ''] = operation.split(' ');
       const url = template
         .replace(
@@ -660,8 +908,11 @@ describe('bad input is refused with problem+json and changes nothing', () => {
             ? f.tokenId
             : template.startsWith('/api/v1/products')
               ? f.productId
-              : f.principalId,
+              : template.startsWith('/api/v1/devices')
+                ? f.deviceId
+                : f.principalId,
         )
+        .replace('{serial}', '0abc')
         .replace('{role}', 'product-manager')
         .replace('{stage}', 'identity');
       await expectRefused(

@@ -163,6 +163,32 @@ describe('fuzzing every write endpoint', () => {
       pathArgs: () => fc.oneof(fc.constantFrom('identity', 'update-signing', 'audit'), fc.string()),
       url: (fx, stage) => `/api/v1/products/${fx.productId}/ownership/${encodeURIComponent(stage)}`,
     },
+    'POST /api/v1/products/{id}/ca': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/ca`,
+    },
+    'POST /api/v1/products/{id}/ca/rotate': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/ca/rotate`,
+    },
+    'PATCH /api/v1/products/{id}/certificate-profile': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/certificate-profile`,
+    },
+    'POST /api/v1/devices': { pathArgs: () => fc.constant(''), url: () => '/api/v1/devices' },
+    'POST /api/v1/devices/bulk': { pathArgs: () => fc.constant(''), url: () => '/api/v1/devices/bulk' },
+    'POST /api/v1/devices/{id}/revoke': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/revoke`,
+    },
+    'POST /api/v1/devices/{id}/decommission': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/decommission`,
+    },
+    'POST /api/v1/certificates/{serial}/revoke': {
+      pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),
+      url: (_fx, serial) => `/api/v1/certificates/${encodeURIComponent(serial)}/revoke`,
+    },
   };
 
   test('the fuzzer covers every write operation of the OpenAPI document', async () => {

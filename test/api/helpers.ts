@@ -112,6 +112,7 @@ export function validProduct(name: string, extra: Record<string, unknown> = {}):
 
 /** Records to aim requests at: a product, a principal holding a role, a token of the admin. */
 export interface Fixtures {
+  deviceId: string;
   productId: string;
   productName: string;
   principalId: string;
@@ -140,7 +141,15 @@ export async function createFixtures(t: TestPlatform): Promise<Fixtures> {
     principalId: principal.json.id,
   });
   assert.equal(owner.status, 200, owner.text);
+  const device = await t.call('POST', '/api/v1/devices', {
+    serial: 'FIXTURE-1',
+    productId: product.json.id,
+    hardwareRevision: 'rev-a',
+    bootstrap: { method: 'secret' },
+  });
+  assert.equal(device.status, 201, device.text);
   return {
+    deviceId: device.json.id,
     productId: product.json.id,
     productName: product.json.name,
     principalId: principal.json.id,

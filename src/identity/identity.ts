@@ -1,0 +1,86 @@
+import type { Clock } from '../core/index.ts';
+import type { Ledger } from '../ledger/index.ts';
+import type { Store } from '../store/index.ts';
+import { CertificateAuthorities, type RevocationUrls } from './authorities.ts';
+import { DeviceService } from './devices.ts';
+import { EnrollmentService } from './enrollment.ts';
+import { IdentityEvidence } from './identity-evidence.ts';
+import type { Keystore, SoftwareKeystore } from './keystore/index.ts';
+import { IdentityProfiles } from './profile-store.ts';
+import { Revocations } from './revocation.ts';
+
+export interface IdentityOptions {
+  store: Store;
+  ledger: Ledger;
+  clock: Clock;
+  /** Where CA keys live (software or PKCS#11). */
+  keystore: Keystore;
+  /** Where operational keys live (TLS and OCSP signing keys): always software. */
+  softwareKeystore: SoftwareKeystore;
+  /** The device endpoint as devices reach it, e.g. https://devices.example.com:8443. */
+  deviceBaseUrl: string;
+}
+
+/** Every identity service of an installation, wired together. */
+export class Identity {
+  readonly authorities: CertificateAuthorities;
+  readonly profiles: IdentityProfiles;
+  readonly revocations: Revocations;
+  readonly devices: DeviceService;
+  readonly enrollment: EnrollmentService;
+  readonly evidence: IdentityEvidence;
+
+  constructor(options: IdentityOptions) {
+    const { store, ledger, clock } = options;
+    const base = options.deviceBaseUrl.replace(/\/+$/, '');
+    const urls: RevocationUrls = { crlUrl: (caId) => `${base}/crl/${caId}.crl`, ocspUrl: `${base}/ocsp` };
+    this.authorities = new CertificateAuthorities({
+      store,
+      ledger,
+      clock,
+      keystore: options.keystore,
+      tlsKeystore: options.softwareKeystore,
+      urls,
+    });
+    this.profiles = new IdentityProfiles({ store, ledger, clock });
+    this.revocations = new Revocations({ store, authorities: this.authorities, clock });
+    this.devices = new DeviceService({
+      store,
+      ledger,
+      clock,
+      profiles: this.profiles,
+      revocations: this.revocations,
+    });
+    this.enrollment = new EnrollmentService({
+      store,
+      ledger,
+      clock,
+      authorities: this.authorities,
+      profiles: this.profiles,
+    });
+    this.evidence = new IdentityEvidence({ store, ledger, clock, profiles: this.profiles });
+  }
+
+  /**
+   * Background upkeep of one process: notices revocations made by other processes (every 250 ms,
+   * so OCSP answers change within a second) and keeps CRLs fresh. Returns a stop function.
+   */
+  startMaintenance(onError: (error: unknown) => void = () => undefined): () => Promise<void> {
+    let running: Promise<unknown> = Promise.resolve();
+    let ticks = 0;
+    const timer = setInterval(() => {
+      running = running.then(async () => {
+        try {
+          await this.revocations.pollRevocations();
+          if (ticks++ % 240 === 0) await this.revocations.refreshDueCrls();
+        } catch (error) {
+          onError(error);
+        }
+      });
+    }, 250);
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+}

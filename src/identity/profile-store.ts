@@ -1,0 +1,73 @@
+import { VigilError, toRfc3339, type Clock } from '../core/index.ts';
+import type { Actor, Ledger } from '../ledger/index.ts';
+import type { Queryable, Store } from '../store/index.ts';
+import { defaultProfile, validateProfile, type CertificateProfile } from './profiles.ts';
+
+/** Certificate profiles per product, versioned; a product without one uses the default. */
+export class IdentityProfiles {
+  private readonly store: Store;
+  private readonly ledger: Ledger;
+  private readonly clock: Clock;
+
+  constructor(options: { store: Store; ledger: Ledger; clock: Clock }) {
+    this.store = options.store;
+    this.ledger = options.ledger;
+    this.clock = options.clock;
+  }
+
+  async get(
+    productId: string,
+    db: Queryable = this.store.db,
+  ): Promise<CertificateProfile & { version: number }> {
+    const row = await db
+      .selectFrom('certificate_profiles')
+      .select(['profile', 'version'])
+      .where('product_id', '=', productId)
+      .executeTakeFirst();
+    if (row === undefined) return { ...defaultProfile, version: 0 };
+    return { ...(JSON.parse(row.profile) as CertificateProfile), version: row.version };
+  }
+
+  async set(
+    actor: Actor,
+    productId: string,
+    changes: Partial<CertificateProfile>,
+  ): Promise<CertificateProfile & { version: number }> {
+    return this.ledger.transact(actor, async (tx, record) => {
+      const product = await tx
+        .selectFrom('products')
+        .select('id')
+        .where('id', '=', productId)
+        .executeTakeFirst();
+      if (product === undefined)
+        throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
+      const current = await this.get(productId, tx);
+      const { version, ...base } = current;
+      const next = validateProfile({
+        ...base,
+        ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)),
+      });
+      const row = {
+        product_id: productId,
+        profile: JSON.stringify(next),
+        version: version + 1,
+        updated_at: toRfc3339(this.clock.now()),
+      };
+      await tx
+        .insertInto('certificate_profiles')
+        .values(row)
+        .onConflict((conflict) =>
+          conflict
+            .column('product_id')
+            .doUpdateSet({ profile: row.profile, version: row.version, updated_at: row.updated_at }),
+        )
+        .execute();
+      record({
+        type: 'certificate-profile.updated',
+        subject: productId,
+        details: { ...next, version: row.version },
+      });
+      return { ...next, version: row.version };
+    });
+  }
+}
