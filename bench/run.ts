@@ -1,6 +1,7 @@
 // `npm run bench [-- PREFIX...]`: runs the benchmarks whose name starts with a given prefix (all
 // without one) and prints one JSON object per line: name, value, unit, and where a benchmark has
 // one, the same-run baseline and their ratio.
+import { identityBenchmarks } from './identity.ts';
 import { ledgerBenchmarks } from './ledger.ts';
 
 export interface Benchmark {
@@ -14,7 +15,7 @@ export interface Benchmark {
   }>;
 }
 
-const all: Benchmark[] = [...ledgerBenchmarks];
+const all: Benchmark[] = [...ledgerBenchmarks, ...identityBenchmarks];
 const prefixes = process.argv.slice(2);
 const chosen = all.filter(
   (benchmark) => prefixes.length === 0 || prefixes.some((prefix) => benchmark.name.startsWith(prefix)),

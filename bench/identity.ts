@@ -1,0 +1,250 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certificateId } from '../src/identity/x509/index.ts';
+import {
+  bitString,
+  contextTag,
+  derNull,
+  oid,
+  sequence,
+  setOf,
+  smallInteger,
+  tlv,
+  unsignedInteger,
+  utf8String,
+} from '../src/identity/x509/der.ts';
+import { initData, startServe, type ServerProcess } from '../test/support/server-process.ts';
+import type { Benchmark } from './run.ts';
+
+const devices = 3000;
+const enrollConcurrency = 32;
+const ocspConcurrency = 64;
+const ocspSeconds = 5;
+
+/** A PKCS#10 request for CN=`commonName` with a fresh P-256 key (RFC 2986), built in-process so the load generator stays cheap. */
+function makeCsr(commonName: string): Buffer {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const name = sequence(setOf([sequence(oid('2.5.4.3'), utf8String(commonName))]));
+  const info = sequence(
+    smallInteger(0),
+    name,
+    publicKey.export({ format: 'der', type: 'spki' }),
+    tlv(contextTag(0, true)),
+  );
+  const signature = sign('sha256', info, privateKey);
+  return sequence(info, sequence(oid('1.2.840.10045.4.3.2')), bitString(signature));
+}
+
+function ocspRequest(issuer: Buffer, serial: Buffer): Buffer {
+  const id = certificateId(issuer, serial, 'sha1');
+  const certId = sequence(
+    sequence(oid('1.3.14.3.2.26'), derNull),
+    tlv(0x04, id.issuerNameHash),
+    tlv(0x04, id.issuerKeyHash),
+    unsignedInteger(id.serial),
+  );
+  return sequence(sequence(sequence(sequence(certId))));
+}
+
+interface Setup {
+  server: ServerProcess;
+  deviceUrl: string;
+  ca: string;
+  agent: Agent;
+  dir: string;
+}
+
+async function send(
+  setup: Setup,
+  method: string,
+  path: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const call = request(
+      `${setup.deviceUrl}${path}`,
+      { method, headers, ca: setup.ca, agent: setup.agent },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      },
+    );
+    call.on('error', reject);
+    call.end(body);
+  });
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/** Raw P-256 signatures per second with node:crypto, the same-run baseline of issuance. */
+function signingRate(): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.alloc(600, 7);
+  let count = 0;
+  const started = process.hrtime.bigint();
+  while (process.hrtime.bigint() - started < 1_000_000_000n) {
+    sign('sha256', data, privateKey);
+    count++;
+  }
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+let shared:
+  Promise<{ setup: Setup; enrollRate: number; issued: { serial: Buffer; issuer: Buffer }[] }> | undefined;
+
+/** One server for both benchmarks: enrollments first (they also make the certificates OCSP answers for). */
+function enrolledFleet() {
+  shared ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-identity-'));
+    const token = await initData(join(dir, 'data'), undefined);
+    const server = await startServe(join(dir, 'data'), undefined);
+    const admin = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return (await response.json()) as any;
+    };
+    const product = await admin('POST', '/api/v1/products', {
+      name: 'Bench pump',
+      model: 'B-1',
+      hardwareRevisions: ['A'],
+      regimes: [],
+      supportStart: '2026-01-01',
+      supportEnd: '2036-01-01',
+    });
+    const issuing = await admin('POST', `/api/v1/products/${product.id}/ca`, {});
+    const issuer = Buffer.from(String(issuing.certificate).replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+    const root = (await admin('GET', '/api/v1/cas')).cas.find(
+      (ca: { kind: string }) => ca.kind === 'root',
+    ).certificate;
+    const secrets: { serial: string; secret: string }[] = [];
+    for (let start = 0; start < devices; start += 1000) {
+      const { results } = await admin('POST', '/api/v1/devices/bulk', {
+        devices: Array.from({ length: Math.min(1000, devices - start) }, (_, i) => ({
+          serial: `BENCH-${start + i}`,
+          productId: product.id,
+          hardwareRevision: 'A',
+          bootstrap: { method: 'secret' },
+        })),
+      });
+      for (const result of results) secrets.push({ serial: result.serial, secret: result.enrollmentSecret });
+    }
+    const csrs = secrets.map((device) => ({ ...device, csr: makeCsr(device.serial).toString('base64') }));
+    const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
+    const setup: Setup = {
+      server,
+      deviceUrl,
+      ca: root,
+      agent: new Agent({ keepAlive: true, maxSockets: ocspConcurrency }),
+      dir,
+    };
+    // Let the device endpoint pick up the new issuing CA in its trust list.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const issued: { serial: Buffer; issuer: Buffer }[] = [];
+    const started = process.hrtime.bigint();
+    await pool(csrs, enrollConcurrency, async (device) => {
+      const response = await send(setup, 'POST', '/.well-known/est/simpleenroll', device.csr, {
+        'content-type': 'application/pkcs10',
+        authorization: `Basic ${Buffer.from(`${device.serial}:${device.secret}`).toString('base64')}`,
+      });
+      if (response.status !== 200)
+        throw new Error(`enrollment failed: ${response.status} ${response.body.toString()}`);
+      issued.push({ serial: Buffer.alloc(0), issuer });
+    });
+    const enrollRate = devices / (Number(process.hrtime.bigint() - started) / 1e9);
+    return { setup, enrollRate, issued };
+  })();
+  return shared;
+}
+
+async function closeFleet(): Promise<void> {
+  if (shared === undefined) return;
+  const { setup } = await shared;
+  setup.agent.destroy();
+  await setup.server.stop('SIGTERM');
+  rmSync(setup.dir, { recursive: true, force: true });
+  shared = undefined;
+}
+
+export const identityBenchmarks: Benchmark[] = [
+  {
+    name: 'est.enroll',
+    async run() {
+      const { enrollRate } = await enrolledFleet();
+      const baseline = signingRate();
+      return {
+        value: Math.round(enrollRate),
+        unit: 'certificates/s',
+        baseline: Math.round(baseline),
+        ratio: Number((enrollRate / baseline).toFixed(4)),
+        devices,
+      };
+    },
+  },
+  {
+    name: 'ocsp.respond',
+    async run() {
+      const { setup } = await enrolledFleet();
+      const dbPath = join(setup.dir, 'data', 'vigil.db');
+      const { loadSqlite } = await import('../src/store/index.ts');
+      const Sqlite = loadSqlite();
+      const db = new Sqlite(dbPath, { readonly: true });
+      const rows = db.prepare('select serial, ca_id from certificates').all() as {
+        serial: string;
+        ca_id: string;
+      }[];
+      const issuer = (
+        db.prepare('select certificate from certificate_authorities where id = ?').get(rows[0]!.ca_id) as {
+          certificate: Buffer;
+        }
+      ).certificate;
+      db.close();
+      const requests = rows.map((row) => ocspRequest(issuer, Buffer.from(row.serial, 'hex')));
+      // Warm the pre-signed cache once, as a fleet's first sweep would.
+      await pool(requests, ocspConcurrency, async (body) => {
+        await send(setup, 'POST', '/ocsp', body, { 'content-type': 'application/ocsp-request' });
+      });
+      let answered = 0;
+      const deadline = Date.now() + ocspSeconds * 1000;
+      const started = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: ocspConcurrency }, async (_, worker) => {
+          let index = worker;
+          while (Date.now() < deadline) {
+            const response = await send(setup, 'POST', '/ocsp', requests[index % requests.length]!, {
+              'content-type': 'application/ocsp-request',
+            });
+            // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED (0 = successful), ... }
+            const at = 2 + (response.body[1]! & 0x80 ? response.body[1]! & 0x7f : 0);
+            if (response.status !== 200 || response.body[at] !== 0x0a || response.body[at + 2] !== 0) {
+              throw new Error(`OCSP failed: ${response.status}`);
+            }
+            answered++;
+            index += ocspConcurrency;
+          }
+        }),
+      );
+      const rate = answered / (Number(process.hrtime.bigint() - started) / 1e9);
+      await closeFleet();
+      return { value: Math.round(rate), unit: 'responses/s', concurrency: ocspConcurrency };
+    },
+  },
+];
+
+export function readCa(path: string): string {
+  return readFileSync(path, 'utf8');
+}
