@@ -75,6 +75,7 @@ export class CertificateAuthorities {
   private readonly clock: Clock;
   private readonly urls: RevocationUrls;
   private readonly contexts = new Map<string, IssuingContext>();
+  private readonly activeByProduct = new Map<string, { context: IssuingContext; until: number }>();
 
   constructor(options: {
     store: Store;
@@ -363,11 +364,18 @@ export class CertificateAuthorities {
         });
       }
     });
+    this.activeByProduct.clear();
     return this.toAuthority(row, input.keyRef.algorithm);
   }
 
-  /** The active issuing CA of a product, with its signer and leaf template (cached per CA). */
+  /**
+   * The active issuing CA of a product, with its signer and leaf template. Looked up at most once
+   * a second per product, so a rotation made by another process is picked up within a second.
+   */
   async activeIssuing(productId: string): Promise<IssuingContext> {
+    const now = Date.now();
+    const cached = this.activeByProduct.get(productId);
+    if (cached !== undefined && cached.until > now) return cached.context;
     const active = (await this.issuingOf(productId)).find((authority) => authority.status === 'active');
     if (active === undefined) {
       throw new VigilError(
@@ -376,7 +384,9 @@ export class CertificateAuthorities {
         'the product has no issuing CA yet (vigil ca create --product ...)',
       );
     }
-    return this.context(active);
+    const context = await this.context(active);
+    this.activeByProduct.set(productId, { context, until: now + 1000 });
+    return context;
   }
 
   async issuingContext(caId: string): Promise<IssuingContext> {

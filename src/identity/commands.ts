@@ -72,18 +72,16 @@ export function identityCommands(context: CommandContext): Command[] {
   context
     .withClientOptions(ca.command('list').description('list the root and issuing CAs'))
     .action(async (_options, command: Command) => {
-      const result = await context
-        .client(command)
-        .request<{
-          cas: {
-            id: string;
-            kind: string;
-            name: string;
-            status: string;
-            algorithm: string;
-            notAfter: string;
-          }[];
-        }>('GET', '/api/v1/cas');
+      const result = await context.client(command).request<{
+        cas: {
+          id: string;
+          kind: string;
+          name: string;
+          status: string;
+          algorithm: string;
+          notAfter: string;
+        }[];
+      }>('GET', '/api/v1/cas');
       context.print(command, result, (value: typeof result) =>
         value.cas
           .map(
@@ -390,11 +388,9 @@ export function identityCommands(context: CommandContext): Command[] {
         .option('--within <period>', 'e.g. 30d, 12h', '30d'),
     )
     .action(async (options: { within: string }, command: Command) => {
-      const result = await context
-        .client(command)
-        .request<{
-          certificates: { deviceSerial: string; serial: string; notAfter: string; renewFrom: string }[];
-        }>('GET', `/api/v1/identity/expiring?within=${encodeURIComponent(options.within)}`);
+      const result = await context.client(command).request<{
+        certificates: { deviceSerial: string; serial: string; notAfter: string; renewFrom: string }[];
+      }>('GET', `/api/v1/identity/expiring?within=${encodeURIComponent(options.within)}`);
       context.print(
         command,
         result,

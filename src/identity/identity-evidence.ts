@@ -126,9 +126,7 @@ export class IdentityEvidence {
   }
 
   /** Valid certificates of active devices that expire within `withinMs`, soonest first. */
-  async expiring(
-    withinMs: number,
-  ): Promise<
+  async expiring(withinMs: number): Promise<
     {
       deviceId: string;
       serial: string;

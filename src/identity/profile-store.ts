@@ -15,10 +15,24 @@ export class IdentityProfiles {
     this.clock = options.clock;
   }
 
-  async get(
-    productId: string,
-    db: Queryable = this.store.db,
-  ): Promise<CertificateProfile & { version: number }> {
+  /** Profiles read outside a transaction are cached for a second (enrollment reads one per request). */
+  private readonly cache = new Map<
+    string,
+    { profile: CertificateProfile & { version: number }; until: number }
+  >();
+
+  async get(productId: string, db?: Queryable): Promise<CertificateProfile & { version: number }> {
+    if (db === undefined) {
+      const cached = this.cache.get(productId);
+      if (cached !== undefined && cached.until > Date.now()) return cached.profile;
+      const profile = await this.read(productId, this.store.db);
+      this.cache.set(productId, { profile, until: Date.now() + 1000 });
+      return profile;
+    }
+    return this.read(productId, db);
+  }
+
+  private async read(productId: string, db: Queryable): Promise<CertificateProfile & { version: number }> {
     const row = await db
       .selectFrom('certificate_profiles')
       .select(['profile', 'version'])
@@ -62,6 +76,7 @@ export class IdentityProfiles {
             .doUpdateSet({ profile: row.profile, version: row.version, updated_at: row.updated_at }),
         )
         .execute();
+      this.cache.delete(productId);
       record({
         type: 'certificate-profile.updated',
         subject: productId,

@@ -231,12 +231,10 @@ export function identityRoutes(services: IdentityRouteServices): FastifyPluginAs
       async (request, reply) => {
         const result = await devices.register(actorOf(callerOf(request)), request.body);
         if (result.outcome === 'existing') return reply.code(200).send(result.device!);
-        return reply
-          .code(201)
-          .send({
-            ...result.device!,
-            ...(result.enrollmentSecret === undefined ? {} : { enrollmentSecret: result.enrollmentSecret }),
-          });
+        return reply.code(201).send({
+          ...result.device!,
+          ...(result.enrollmentSecret === undefined ? {} : { enrollmentSecret: result.enrollmentSecret }),
+        });
       },
     );
 

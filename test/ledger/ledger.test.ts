@@ -229,5 +229,47 @@ for (const kind of kinds) {
         'restored log verifies again',
       );
     });
+    test("grouped transactions commit together, and one caller's failure undoes only its own writes", async () => {
+      const before = (await ledger.entries(0, 1_000_000)).length;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          ledger.transactGrouped({ principal: `p${i}` }, async (tx, record) => {
+            await tx
+              .insertInto('meta')
+              .values({ key: `grouped-${i}`, value: String(i) })
+              .execute();
+            record({ type: 'test.grouped', subject: `grouped-${i}` });
+            if (i % 4 === 3) throw new Error(`caller ${i} fails after writing`);
+            return i;
+          }),
+        ),
+      );
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        Array.from({ length: 12 }, (_, i) => (i % 4 === 3 ? 'rejected' : 'fulfilled')),
+      );
+      const kept = await store.db
+        .selectFrom('meta')
+        .select('key')
+        .where('key', 'like', 'grouped-%')
+        .orderBy('key')
+        .execute();
+      assert.deepEqual(
+        kept.map((row) => row.key).sort(),
+        Array.from({ length: 12 }, (_, i) => i)
+          .filter((i) => i % 4 !== 3)
+          .map((i) => `grouped-${i}`)
+          .sort(),
+      );
+      const entries = await ledger.entries(before, before + 100);
+      assert.equal(entries.length, 9, 'one event per successful caller, none for the failed ones');
+      assert.deepEqual(
+        entries.map((entry) => JSON.parse(entry.leaf.toString('utf8')).index),
+        Array.from({ length: 9 }, (_, i) => before + i),
+        'indices stay gap-free',
+      );
+      await store.db.deleteFrom('meta').where('key', 'like', 'grouped-%').execute();
+      await ledger.integrate();
+    });
   });
 }
