@@ -1,5 +1,12 @@
-export { buildAdminServer, buildDeviceServer, deviceTls, loggerOptions, version } from './server.ts';
+export {
+  buildAdminServer,
+  buildDeviceServer,
+  buildStatusServer,
+  deviceTls,
+  loggerOptions,
+  version,
+} from './server.ts';
 export { startServer, type RunningServer } from './serve.ts';
-export { openPlatform, wireServices, deviceBaseUrl, type Platform } from './platform.ts';
+export { openPlatform, wireServices, statusBaseUrl, type Platform } from './platform.ts';
 export { initInstallation, type InitResult } from './installation.ts';
 export { problemOf } from './problem.ts';

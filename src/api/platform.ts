@@ -39,21 +39,21 @@ export interface OpenPlatformOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
   clock?: Clock;
-  /** Where devices reach the device endpoint (embedded in certificates as CRL and OCSP URLs). */
-  deviceBaseUrl?: string | undefined;
+  /** Where relying parties reach the status listener (embedded in certificates as CRL and OCSP URLs). */
+  statusBaseUrl?: string | undefined;
 }
 
-/** The device endpoint as devices reach it: VIGIL_DEVICE_URL, else https://<device listener>. */
-export function deviceBaseUrl(deviceListen: { host: string; port: number } | undefined): string {
-  const configured = process.env.VIGIL_DEVICE_URL;
+/** The status listener as relying parties reach it: VIGIL_STATUS_URL, else http://<status listener>. */
+export function statusBaseUrl(statusListen: { host: string; port: number } | undefined): string {
+  const configured = process.env.VIGIL_STATUS_URL;
   if (configured !== undefined && configured !== '') return configured;
-  const listen = deviceListen ?? { host: '127.0.0.1', port: 8443 };
+  const listen = statusListen ?? { host: '127.0.0.1', port: 8081 };
   const host = listen.host.includes(':')
     ? `[${listen.host}]`
     : listen.host === '0.0.0.0'
       ? '127.0.0.1'
       : listen.host;
-  return `https://${host}:${listen.port}`;
+  return `http://${host}:${listen.port}`;
 }
 
 export function wireServices(options: {
@@ -61,7 +61,7 @@ export function wireServices(options: {
   config: InstallationConfig;
   store: Store;
   clock: Clock;
-  deviceBaseUrl?: string | undefined;
+  statusBaseUrl?: string | undefined;
 }): Platform {
   const { files, config, store, clock } = options;
   const signer = ed25519SignerFromPem(readFileSync(files.ledgerKey, 'utf8'));
@@ -79,7 +79,7 @@ export function wireServices(options: {
     clock,
     keystore,
     softwareKeystore,
-    deviceBaseUrl: options.deviceBaseUrl ?? deviceBaseUrl(undefined),
+    statusBaseUrl: options.statusBaseUrl ?? statusBaseUrl(undefined),
   });
   return {
     files,
@@ -122,7 +122,7 @@ export async function openPlatform(options: OpenPlatformOptions): Promise<Platfo
       config,
       store,
       clock: options.clock ?? systemClock,
-      deviceBaseUrl: options.deviceBaseUrl,
+      statusBaseUrl: options.statusBaseUrl,
     });
   } catch (error) {
     await store.close();

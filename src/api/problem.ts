@@ -24,7 +24,12 @@ const titles: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Problem {
   return {
     type: `urn:vigil:problem:${code}`,
     title: titles[status] ?? 'Error',

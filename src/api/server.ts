@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -13,12 +14,13 @@ import {
   deviceAuthenticationHook,
   deviceRoutes,
   identityRoutes,
+  statusRoutes,
 } from '../identity/index.ts';
 import { ledgerRoutes } from '../ledger/index.ts';
 import { productRoutes } from '../products/index.ts';
 import { registerMetrics } from './metrics.ts';
 import type { Platform } from './platform.ts';
-import { problemOf, routeNotFound } from './problem.ts';
+import { problem, problemOf, routeNotFound } from './problem.ts';
 
 export const version = '0.1.0';
 /** Admin API bodies are small JSON documents; anything bigger is refused with 413. */
@@ -186,11 +188,10 @@ export async function buildAdminServer(
   return app;
 }
 
-/** The device endpoint's TLS material: its own chain under the root, and the CAs client certificates must chain to. */
+/** The device endpoint's TLS material: its key and its own chain under the installation root. */
 export interface DeviceTls {
   key: string;
   cert: string;
-  ca: string[];
 }
 
 /** Host names and addresses the device endpoint's certificate names (VIGIL_DEVICE_HOSTNAMES adds more). */
@@ -215,11 +216,27 @@ export function deviceHostNames(host: string): { dnsNames: string[]; ipAddresses
 
 export async function deviceTls(platform: Platform, host: string): Promise<DeviceTls> {
   const credentials = await platform.identity.authorities.deviceTlsCredentials(deviceHostNames(host));
-  return {
-    key: credentials.keyPem,
-    cert: credentials.chain.map(certificateToPem).join(''),
-    ca: (await platform.identity.authorities.trustedCertificates()).map(certificateToPem),
-  };
+  return { key: credentials.keyPem, cert: credentials.chain.map(certificateToPem).join('') };
+}
+
+/**
+ * A connection-level failure on the device endpoint. OpenSSL can leave the error of a failed
+ * client-certificate signature check to surface on the first read, before any request is parsed:
+ * answer it as the refusal it is (401 problem+json) rather than resetting the connection.
+ */
+function deviceClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tlsFailure = /routines|SSL|certificate/i.test(error.message);
+  const refusal = tlsFailure
+    ? problem(401, 'DEVICE_CERTIFICATE_UNKNOWN', 'the client certificate does not verify')
+    : problem(400, 'REQUEST_MALFORMED', 'the request could not be read');
+  const body = JSON.stringify(refusal);
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${refusal.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -238,11 +255,11 @@ export async function buildDeviceServer(
     https: {
       key: tls.key,
       cert: tls.cert,
-      ca: tls.ca,
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
     },
+    clientErrorHandler: deviceClientError,
   });
   app.setErrorHandler((error, _request, reply) => {
     const problem = problemOf(error);
@@ -264,5 +281,26 @@ export async function buildDeviceServer(
       profiles: platform.identity.profiles,
     }),
   );
+  return app;
+}
+
+/**
+ * The status listener: plain HTTP, as relying parties fetch CRLs and ask OCSP (RFC 5280
+ * §4.2.1.13, RFC 6960 Appendix A). Responses are signed, so the transport needs no protection.
+ */
+export async function buildStatusServer(
+  platform: Platform,
+  options: ServerOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 64 * 1024 });
+  app.setErrorHandler((error, _request, reply) => {
+    const problem = problemOf(error);
+    return reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type('application/problem+json').send(routeNotFound(request.method, request.url)),
+  );
+  app.get('/healthz', async () => ({ status: 'ok', version, endpoint: 'status' }));
+  await app.register(statusRoutes(platform.identity.revocations));
   return app;
 }

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { accessCommands } from '../access/index.ts';
 import {
-  deviceBaseUrl,
+  statusBaseUrl,
   initInstallation,
   loggerOptions,
   openPlatform,
@@ -100,44 +100,59 @@ function serveCommand(): Command {
       process.env.VIGIL_DEVICE_LISTEN ?? '127.0.0.1:8443',
     )
     .option(
+      '--status-listen <host:port>',
+      'revocation status (CRL, OCSP) over plain HTTP, where certificates point',
+      process.env.VIGIL_STATUS_LISTEN ?? '127.0.0.1:8081',
+    )
+    .option(
       '--database <url>',
       'PostgreSQL URL (default: $VIGIL_DATABASE_URL, else the SQLite store in the data directory)',
     )
-    .action(async (options: { data: string; listen: string; deviceListen: string; database?: string }) => {
-      const listen = parseListenAddress(options.listen, '--listen');
-      const deviceListen = parseListenAddress(options.deviceListen, '--device-listen');
-      const platform = await openPlatform({
-        dataDir: options.data,
-        databaseUrl: options.database,
-        deviceBaseUrl: deviceBaseUrl(deviceListen),
-      });
-      let server;
-      try {
-        server = await startServer(platform, listen, deviceListen, { logger: loggerOptions });
-      } catch (error) {
-        await platform.close();
-        throw error;
-      }
-      process.stderr.write(
-        [
-          `Vigil ${version} (${platform.store.dialect}: ${platform.store.location})`,
-          `admin API:       ${server.adminUrl}  (docs: ${server.adminUrl}/docs)`,
-          `device endpoint: ${server.deviceUrl}`,
-          `admin token:     ${platform.files.adminToken}`,
-          `ledger verifier key: ${platform.ledger.verifierKey}`,
-          '',
-        ].join('\n'),
-      );
-      const running = server;
-      const shutdown = () => {
-        void running
-          .close()
-          .then(() => platform.close())
-          .finally(() => process.exit(0));
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    });
+    .action(
+      async (options: {
+        data: string;
+        listen: string;
+        deviceListen: string;
+        statusListen: string;
+        database?: string;
+      }) => {
+        const listen = parseListenAddress(options.listen, '--listen');
+        const deviceListen = parseListenAddress(options.deviceListen, '--device-listen');
+        const statusListen = parseListenAddress(options.statusListen, '--status-listen');
+        const platform = await openPlatform({
+          dataDir: options.data,
+          databaseUrl: options.database,
+          statusBaseUrl: statusBaseUrl(statusListen),
+        });
+        let server;
+        try {
+          server = await startServer(platform, listen, deviceListen, statusListen, { logger: loggerOptions });
+        } catch (error) {
+          await platform.close();
+          throw error;
+        }
+        process.stderr.write(
+          [
+            `Vigil ${version} (${platform.store.dialect}: ${platform.store.location})`,
+            `admin API:       ${server.adminUrl}  (docs: ${server.adminUrl}/docs)`,
+            `device endpoint: ${server.deviceUrl}`,
+            `status (CRL, OCSP): ${server.statusUrl}`,
+            `admin token:     ${platform.files.adminToken}`,
+            `ledger verifier key: ${platform.ledger.verifierKey}`,
+            '',
+          ].join('\n'),
+        );
+        const running = server;
+        const shutdown = () => {
+          void running
+            .close()
+            .then(() => platform.close())
+            .finally(() => process.exit(0));
+        };
+        process.once('SIGINT', shutdown);
+        process.once('SIGTERM', shutdown);
+      },
+    );
 }
 
 export function buildProgram(): Command {

@@ -21,48 +21,30 @@ declare module 'fastify' {
   }
 }
 
-/** The DER of the TLS client certificate, if the peer sent one. */
-export function peerCertificate(
-  request: FastifyRequest,
-): { der: Buffer; authorized: boolean; error: string | undefined } | undefined {
+/** The DER of the TLS client certificate, if the peer sent one (the handshake proved it holds the key). */
+export function peerCertificate(request: FastifyRequest): { der: Buffer } | undefined {
   const socket = request.raw.socket as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const peer = socket.getPeerCertificate(false);
   if (peer === null || peer === undefined || !('raw' in peer) || peer.raw === undefined) return undefined;
-  const error = socket.authorizationError;
-  return {
-    der: peer.raw,
-    authorized: socket.authorized,
-    error: error === null || error === undefined ? undefined : String(error),
-  };
+  return { der: peer.raw };
 }
 
 /**
- * Authenticates device routes: the TLS client certificate must chain to our CAs (checked by
- * OpenSSL during the handshake), and be valid, unrevoked and of a live device (checked here, against
- * the store, on every request: a revocation is refused at once, on every process).
+ * Authenticates device routes. The TLS handshake proves the client holds the certificate's key;
+ * the certificate itself must be one this installation issued (looked up byte for byte, so a
+ * lookalike signed by another key is unknown), valid now, unrevoked and of a live device, checked
+ * against the store on every request: a revocation is refused at once, on every process.
  */
 export function deviceAuthenticationHook(enrollment: EnrollmentService) {
   return async (request: FastifyRequest): Promise<void> => {
     if (request.routeOptions.config.device !== 'certificate') return;
     const peer = peerCertificate(request);
-    if (peer === undefined)
+    if (peer === undefined) {
       throw new VigilError(
         'DEVICE_CERTIFICATE_MISSING',
         'unauthenticated',
         'this route needs a device certificate in TLS',
-      );
-    if (!peer.authorized) {
-      if (peer.error === 'CERT_HAS_EXPIRED')
-        throw new VigilError(
-          'DEVICE_CERTIFICATE_EXPIRED',
-          'unauthenticated',
-          'the client certificate has expired',
-        );
-      throw new VigilError(
-        'DEVICE_CERTIFICATE_UNKNOWN',
-        'unauthenticated',
-        `the client certificate does not chain to this installation (${peer.error ?? 'unverified'})`,
       );
     }
     request.device = await enrollment.authenticateCertificate(peer.der);
@@ -103,9 +85,6 @@ export function deviceRoutes(services: DeviceRouteServices): FastifyPluginAsync 
       ['application/pkcs10', 'application/pkcs7-mime'],
       { parseAs: 'string' },
       (_request, body, done) => done(null, body),
-    );
-    app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer' }, (_request, body, done) =>
-      done(null, body),
     );
 
     app.get('/.well-known/est/cacerts', { config: { device: 'open' } }, async (_request, reply) =>
@@ -197,6 +176,19 @@ export function deviceRoutes(services: DeviceRouteServices): FastifyPluginAsync 
       };
     });
 
+    await app.register(statusRoutes(services.revocations));
+  };
+}
+
+/**
+ * Revocation status (RFC 5280 CRLs, RFC 6960 OCSP): served on the plain-HTTP status listener,
+ * where certificates point, and on the device endpoint.
+ */
+export function statusRoutes(revocations: Revocations): FastifyPluginAsync {
+  return async (app) => {
+    app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
     app.get<{ Params: { file: string } }>(
       '/crl/:file',
       { config: { device: 'open' } },
@@ -204,20 +196,18 @@ export function deviceRoutes(services: DeviceRouteServices): FastifyPluginAsync 
         const match = /^([0-9a-f-]{36})\.crl$/.exec(request.params.file);
         if (match === null)
           throw new VigilError('CRL_NOT_FOUND', 'not_found', 'CRLs are served as /crl/<ca-id>.crl');
-        await services.revocations.requireIssuing(match[1]!);
+        await revocations.requireIssuing(match[1]!);
         return reply
           .header('content-type', 'application/pkix-crl')
           .header('cache-control', 'public, max-age=300')
-          .send(await services.revocations.currentCrl(match[1]!));
+          .send(await revocations.currentCrl(match[1]!));
       },
     );
 
     // RFC 6960 Appendix A.1: POST with the DER request, or GET with its base64 in the path.
     app.post('/ocsp', { config: { device: 'open' } }, async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      return reply
-        .header('content-type', 'application/ocsp-response')
-        .send(await services.revocations.respond(body));
+      return reply.header('content-type', 'application/ocsp-response').send(await revocations.respond(body));
     });
     app.get<{ Params: { '*': string } }>(
       '/ocsp/*',
@@ -230,7 +220,7 @@ export function deviceRoutes(services: DeviceRouteServices): FastifyPluginAsync 
         return reply
           .header('content-type', 'application/ocsp-response')
           .header('cache-control', 'public, max-age=60')
-          .send(await services.revocations.respond(der));
+          .send(await revocations.respond(der));
       },
     );
   };

@@ -17,8 +17,12 @@ export interface IdentityOptions {
   keystore: Keystore;
   /** Where operational keys live (TLS and OCSP signing keys): always software. */
   softwareKeystore: SoftwareKeystore;
-  /** The device endpoint as devices reach it, e.g. https://devices.example.com:8443. */
-  deviceBaseUrl: string;
+  /**
+   * The revocation status listener as relying parties reach it, e.g. http://status.example.com:8081:
+   * CRL distribution points and OCSP addresses in certificates are plain HTTP (RFC 5280 §4.2.1.13,
+   * RFC 6960 Appendix A), which is what TLS stacks fetch.
+   */
+  statusBaseUrl: string;
 }
 
 /** Every identity service of an installation, wired together. */
@@ -32,7 +36,7 @@ export class Identity {
 
   constructor(options: IdentityOptions) {
     const { store, ledger, clock } = options;
-    const base = options.deviceBaseUrl.replace(/\/+$/, '');
+    const base = options.statusBaseUrl.replace(/\/+$/, '');
     const urls: RevocationUrls = { crlUrl: (caId) => `${base}/crl/${caId}.crl`, ocspUrl: `${base}/ocsp` };
     this.authorities = new CertificateAuthorities({
       store,

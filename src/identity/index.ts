@@ -1,6 +1,6 @@
 export { Identity, type IdentityOptions } from './identity.ts';
 export { identityRoutes } from './routes.ts';
-export { deviceRoutes, deviceAuthenticationHook } from './device-routes.ts';
+export { deviceRoutes, deviceAuthenticationHook, statusRoutes } from './device-routes.ts';
 export { identityCommands } from './commands.ts';
 export type { Authority } from './authorities.ts';
 export type { Device, Registration, RegistrationResult } from './devices.ts';

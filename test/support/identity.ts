@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  deviceBaseUrl,
+  statusBaseUrl,
   initInstallation,
   openPlatform,
   startServer,
@@ -79,10 +79,11 @@ export async function startIdentityTestbed(kind: 'sqlite' | 'postgres' = 'sqlite
   const adminPort = await freePort();
   const devicePort = await freePort();
   const deviceListen = { host: '127.0.0.1', port: devicePort };
+  const statusListen = { host: '127.0.0.1', port: await freePort() };
   const platform = await openPlatform({
     dataDir: join(dir, 'data'),
     databaseUrl: database.url,
-    deviceBaseUrl: deviceBaseUrl(deviceListen),
+    statusBaseUrl: statusBaseUrl(statusListen),
     clock,
   });
   const product = await platform.products.create(systemActor, {
@@ -97,7 +98,12 @@ export async function startIdentityTestbed(kind: 'sqlite' | 'postgres' = 'sqlite
     algorithm: 'ecdsa-p256',
     productName: product.name,
   });
-  const server = await startServer(platform, { host: '127.0.0.1', port: adminPort }, deviceListen);
+  const server = await startServer(
+    platform,
+    { host: '127.0.0.1', port: adminPort },
+    deviceListen,
+    statusListen,
+  );
   const adminToken = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
   let counter = 0;
 

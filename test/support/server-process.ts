@@ -148,6 +148,7 @@ function spawnServe(
   databaseUrl: string | undefined,
   port: number,
   devicePort: number,
+  statusPort: number,
   readyTimeoutMs: number,
 ): Promise<ServerProcess> {
   const args = [
@@ -159,6 +160,8 @@ function spawnServe(
     `127.0.0.1:${port}`,
     '--device-listen',
     `127.0.0.1:${devicePort}`,
+    '--status-listen',
+    `127.0.0.1:${statusPort}`,
     ...(databaseUrl === undefined ? [] : ['--database', databaseUrl]),
   ];
   const child = spawn(process.execPath, args, {
@@ -234,8 +237,10 @@ export async function startServe(
     const port = await freePort();
     let devicePort = await freePort();
     while (devicePort === port) devicePort = await freePort();
+    let statusPort = await freePort();
+    while (statusPort === port || statusPort === devicePort) statusPort = await freePort();
     try {
-      return await spawnServe(dataDir, databaseUrl, port, devicePort, readyTimeoutMs);
+      return await spawnServe(dataDir, databaseUrl, port, devicePort, statusPort, readyTimeoutMs);
     } catch (error) {
       lastError = error;
       if (!/EADDRINUSE/.test(String(error))) throw error;
