@@ -1,6 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { VigilError, type CommandContext } from '../core/index.ts';
+import { serialPattern } from './devices.ts';
+
+const serialExpression = new RegExp(serialPattern);
 
 interface DeviceView {
   id: string;
@@ -226,18 +229,32 @@ export function identityCommands(context: CommandContext): Command[] {
         const client = context.client(command);
         const progress = context.progress('registering devices', registrations.length);
         const results: RegistrationResultView[] = [];
+        // Rows the server would refuse as malformed are reported here and not sent, so one bad row
+        // cannot stop a batch whose other devices (and their one-time secrets) would then be lost.
+        const sendable = registrations.filter((registration) => {
+          if (typeof registration.serial === 'string' && serialExpression.test(registration.serial))
+            return true;
+          results.push({
+            serial: String(registration.serial ?? ''),
+            outcome: 'rejected',
+            error: { code: 'IDENTITY_SERIAL_INVALID', detail: `serial must match ${serialPattern}` },
+          });
+          return false;
+        });
+        let failure: unknown;
         try {
-          for (let start = 0; start < registrations.length; start += chunk) {
+          for (let start = 0; start < sendable.length; start += chunk) {
             const { results: page } = await client.request<{ results: RegistrationResultView[] }>(
               'POST',
               '/api/v1/devices/bulk',
-              {
-                devices: registrations.slice(start, start + chunk),
-              },
+              { devices: sendable.slice(start, start + chunk) },
             );
             results.push(...page);
             progress.update(results.length, registrations.length);
           }
+        } catch (error) {
+          // Whatever was registered before the failure is still written out below, secrets included.
+          failure = error;
         } finally {
           progress.stop();
         }
@@ -250,7 +267,14 @@ export function identityCommands(context: CommandContext): Command[] {
               [r.serial, r.outcome, r.id ?? '', r.enrollmentSecret ?? '', r.error?.code ?? ''].join(','),
             ),
           ].join('\n');
-          writeFileSync(options.out, `${csv}\n`, { mode: 0o600 });
+          // `mode` applies only when the file is created: tighten an existing file before the secrets go in.
+          const out = openSync(options.out, 'w', 0o600);
+          try {
+            fchmodSync(out, 0o600);
+            writeFileSync(out, `${csv}\n`);
+          } finally {
+            closeSync(out);
+          }
         }
         context.print(command, options.out === undefined ? { ...counts, results } : counts, () =>
           [
@@ -263,6 +287,14 @@ export function identityCommands(context: CommandContext): Command[] {
             `created ${counts.created}, existing ${counts.existing}, rejected ${counts.rejected}`,
           ].join('\n'),
         );
+        if (failure !== undefined) {
+          const detail = failure instanceof Error ? failure.message : String(failure);
+          throw new VigilError(
+            failure instanceof VigilError ? failure.code : 'CLI_REGISTRATION_INCOMPLETE',
+            'invalid',
+            `registration stopped after ${results.length} of ${registrations.length} rows (the rows before are reported above): ${detail}`,
+          );
+        }
         if (counts.rejected > 0) process.exitCode = 1;
       },
     );
@@ -275,14 +307,25 @@ export function identityCommands(context: CommandContext): Command[] {
         .option('--status <status>', 'registered, enrolled, revoked or decommissioned'),
     )
     .action(async (options: { product?: string; status?: string }, command: Command) => {
-      const query = new URLSearchParams({
-        limit: '1000',
-        ...(options.product === undefined ? {} : { productId: options.product }),
-        ...(options.status === undefined ? {} : { status: options.status }),
-      });
-      const result = await context
-        .client(command)
-        .request<{ devices: DeviceView[] }>('GET', `/api/v1/devices?${query.toString()}`);
+      const client = context.client(command);
+      const devices: DeviceView[] = [];
+      let cursor: string | null = null;
+      // Follow the cursor: a page holds at most 1,000 devices.
+      do {
+        const query = new URLSearchParams({
+          limit: '1000',
+          ...(options.product === undefined ? {} : { productId: options.product }),
+          ...(options.status === undefined ? {} : { status: options.status }),
+          ...(cursor === null ? {} : { cursor }),
+        });
+        const page: { devices: DeviceView[]; nextCursor: string | null } = await client.request(
+          'GET',
+          `/api/v1/devices?${query.toString()}`,
+        );
+        devices.push(...page.devices);
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      const result = { devices, nextCursor: null };
       context.print(command, result, (value: typeof result) => value.devices.map(deviceLine).join('\n'));
     });
   context

@@ -342,6 +342,13 @@ export class DeviceService {
       if (row.status === 'decommissioned') {
         throw new VigilError('IDENTITY_DEVICE_DECOMMISSIONED', 'conflict', 'the device is decommissioned');
       }
+      if (row.status === 'revoked') {
+        throw new VigilError(
+          'IDENTITY_DEVICE_REVOKED',
+          'conflict',
+          `the device was already revoked (${row.revocation_reason ?? 'unspecified'})`,
+        );
+      }
       const certificates = await this.revocations.revokeInTransaction(tx, { deviceId: id }, reason);
       await tx
         .updateTable('devices')

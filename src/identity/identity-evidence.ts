@@ -69,8 +69,8 @@ export class IdentityEvidence {
       .selectAll('certificates')
       .select(['issuing.certificate as issuing_der', 'root.certificate as root_der'])
       .where('certificates.device_id', '=', deviceId)
-      .orderBy('certificates.created_at', 'desc')
-      .orderBy('certificates.serial')
+      // Newest first by ledger position: issuance order, even within one second.
+      .orderBy('certificates.ledger_index', 'desc')
       .execute();
     const checkpoint = await this.ledger.latestCheckpoint();
     const entries = await this.ledger.entriesOfSubject(deviceId);

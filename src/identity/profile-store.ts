@@ -47,7 +47,7 @@ export class IdentityProfiles {
     productId: string,
     changes: Partial<CertificateProfile>,
   ): Promise<CertificateProfile & { version: number }> {
-    return this.ledger.transact(actor, async (tx, record) => {
+    const updated = await this.ledger.transact(actor, async (tx, record) => {
       const product = await tx
         .selectFrom('products')
         .select('id')
@@ -76,7 +76,6 @@ export class IdentityProfiles {
             .doUpdateSet({ profile: row.profile, version: row.version, updated_at: row.updated_at }),
         )
         .execute();
-      this.cache.delete(productId);
       record({
         type: 'certificate-profile.updated',
         subject: productId,
@@ -84,5 +83,8 @@ export class IdentityProfiles {
       });
       return { ...next, version: row.version };
     });
+    // Only after the commit: a concurrent read must not cache the old profile again.
+    this.cache.delete(productId);
+    return updated;
   }
 }
