@@ -1,5 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +53,11 @@ function ocspRequest(issuer: Buffer, serial: Buffer): Buffer {
 interface Setup {
   server: ServerProcess;
   deviceUrl: string;
+  /** The plain-HTTP status listener, where certificates send relying parties for OCSP. */
+  statusUrl: string;
   ca: string;
   agent: Agent;
+  httpAgent: HttpAgent;
   dir: string;
 }
 
@@ -65,15 +69,19 @@ async function send(
   headers: Record<string, string>,
 ): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const call = request(
-      `${setup.deviceUrl}${path}`,
-      { method, headers, ca: setup.ca, agent: setup.agent },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      },
-    );
+    const onResponse = (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    };
+    // OCSP goes to the plain-HTTP status listener, as relying parties do; EST to the TLS device endpoint.
+    const call = path.startsWith('/ocsp')
+      ? httpRequest(`${setup.statusUrl}${path}`, { method, headers, agent: setup.httpAgent }, onResponse)
+      : request(
+          `${setup.deviceUrl}${path}`,
+          { method, headers, ca: setup.ca, agent: setup.agent },
+          onResponse,
+        );
     call.on('error', reject);
     call.end(body);
   });
@@ -145,15 +153,16 @@ function enrolledFleet() {
     }
     const csrs = secrets.map((device) => ({ ...device, csr: makeCsr(device.serial).toString('base64') }));
     const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
+    const statusUrl = server.output().match(/status \(CRL, OCSP\): +(http:\/\/\S+)/)?.[1] ?? '';
     const setup: Setup = {
       server,
       deviceUrl,
+      statusUrl,
       ca: root,
       agent: new Agent({ keepAlive: true, maxSockets: ocspConcurrency }),
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: ocspConcurrency }),
       dir,
     };
-    // Let the device endpoint pick up the new issuing CA in its trust list.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
     const issued: { serial: Buffer; issuer: Buffer }[] = [];
     const started = process.hrtime.bigint();
     await pool(csrs, enrollConcurrency, async (device) => {
@@ -175,6 +184,7 @@ async function closeFleet(): Promise<void> {
   if (shared === undefined) return;
   const { setup } = await shared;
   setup.agent.destroy();
+  setup.httpAgent.destroy();
   await setup.server.stop('SIGTERM');
   rmSync(setup.dir, { recursive: true, force: true });
   shared = undefined;

@@ -175,16 +175,7 @@ export async function buildAdminServer(
   await app.register(accessRoutes(platform.access));
   await app.register(productRoutes(platform.products));
   await app.register(ledgerRoutes(platform.ledger));
-  await app.register(
-    identityRoutes({
-      authorities: platform.identity.authorities,
-      devices: platform.identity.devices,
-      evidence: platform.identity.evidence,
-      profiles: platform.identity.profiles,
-      revocations: platform.identity.revocations,
-      products: platform.products,
-    }),
-  );
+  await app.register(identityRoutes(platform.identity, platform.products));
   return app;
 }
 

@@ -1,11 +1,11 @@
 import type { Clock } from '../core/index.ts';
-import type { Ledger } from '../ledger/index.ts';
+import type { Actor, Ledger } from '../ledger/index.ts';
 import type { Store } from '../store/index.ts';
-import { CertificateAuthorities, type RevocationUrls } from './authorities.ts';
+import { CertificateAuthorities, type Authority, type RevocationUrls } from './authorities.ts';
 import { DeviceService } from './devices.ts';
 import { EnrollmentService } from './enrollment.ts';
 import { IdentityEvidence } from './identity-evidence.ts';
-import type { Keystore, SoftwareKeystore } from './keystore/index.ts';
+import type { KeyAlgorithm, Keystore, SoftwareKeystore } from './keystore/index.ts';
 import { IdentityProfiles } from './profile-store.ts';
 import { Revocations } from './revocation.ts';
 
@@ -63,6 +63,38 @@ export class Identity {
       profiles: this.profiles,
     });
     this.evidence = new IdentityEvidence({ store, ledger, clock, profiles: this.profiles });
+  }
+
+  /** Creates a product's first issuing CA and publishes its (empty) CRL. */
+  async createIssuingCa(
+    actor: Actor,
+    product: { id: string; name: string },
+    algorithm: KeyAlgorithm = 'ecdsa-p256',
+  ): Promise<Authority> {
+    const created = await this.authorities.createIssuing(actor, product.id, {
+      algorithm,
+      productName: product.name,
+    });
+    return this.published(created);
+  }
+
+  /** Rotates a product's issuing CA (the old one keeps validating) and publishes the new CA's CRL. */
+  async rotateIssuingCa(
+    actor: Actor,
+    product: { id: string; name: string },
+    algorithm?: KeyAlgorithm,
+  ): Promise<Authority> {
+    const created = await this.authorities.rotateIssuing(actor, product.id, {
+      algorithm,
+      productName: product.name,
+    });
+    return this.published(created);
+  }
+
+  private async published(authority: Authority): Promise<Authority> {
+    this.revocations.forgetAuthorities();
+    await this.revocations.regenerateCrl(authority.id);
+    return authority;
   }
 
   /**

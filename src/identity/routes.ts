@@ -3,12 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf, callerOf } from '../access/index.ts';
 import { IdParams, PageQuery, VigilError, bearerSecurity, withErrors } from '../core/index.ts';
 import type { ProductService } from '../products/index.ts';
-import type { CertificateAuthorities } from './authorities.ts';
-import { serialPattern, type DeviceService } from './devices.ts';
-import type { IdentityEvidence } from './identity-evidence.ts';
-import type { IdentityProfiles } from './profile-store.ts';
+import { serialPattern } from './devices.ts';
 import { keyAlgorithms } from './profiles.ts';
-import { revocationReasons, type Revocations } from './revocation.ts';
+import type { Authority as AuthorityRecord } from './authorities.ts';
+import type { Identity } from './identity.ts';
+import { revocationReasons } from './revocation.ts';
 import { certificateToPem } from './x509/index.ts';
 
 const Algorithm = Type.Union(keyAlgorithms.map((algorithm) => Type.Literal(algorithm)));
@@ -90,7 +89,7 @@ const Profile = Type.Object({
   enrollmentSecretDays: Type.Integer({ minimum: 1, maximum: 365 }),
 });
 
-function authorityView(authority: Awaited<ReturnType<CertificateAuthorities['byId']>>) {
+function authorityView(authority: AuthorityRecord) {
   return { ...authority, certificate: certificateToPem(authority.certificate) };
 }
 
@@ -102,17 +101,8 @@ function parseWithin(value: string): number {
   return Number(match[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
 }
 
-export interface IdentityRouteServices {
-  authorities: CertificateAuthorities;
-  devices: DeviceService;
-  evidence: IdentityEvidence;
-  profiles: IdentityProfiles;
-  revocations: Revocations;
-  products: ProductService;
-}
-
-export function identityRoutes(services: IdentityRouteServices): FastifyPluginAsyncTypebox {
-  const { authorities, devices, evidence, profiles, revocations, products } = services;
+export function identityRoutes(identity: Identity, products: ProductService): FastifyPluginAsyncTypebox {
+  const { authorities, devices, evidence, profiles } = identity;
   return async (app) => {
     app.get(
       '/api/v1/cas',
@@ -143,12 +133,11 @@ export function identityRoutes(services: IdentityRouteServices): FastifyPluginAs
       },
       async (request, reply) => {
         const product = await products.get(request.params.id);
-        const created = await authorities.createIssuing(actorOf(callerOf(request)), product.id, {
-          algorithm: request.body.algorithm ?? 'ecdsa-p256',
-          productName: product.name,
-        });
-        revocations.forgetAuthorities();
-        await revocations.regenerateCrl(created.id);
+        const created = await identity.createIssuingCa(
+          actorOf(callerOf(request)),
+          product,
+          request.body.algorithm,
+        );
         return reply.code(201).send(authorityView(created));
       },
     );
@@ -169,12 +158,11 @@ export function identityRoutes(services: IdentityRouteServices): FastifyPluginAs
       },
       async (request, reply) => {
         const product = await products.get(request.params.id);
-        const created = await authorities.rotateIssuing(actorOf(callerOf(request)), product.id, {
-          algorithm: request.body.algorithm,
-          productName: product.name,
-        });
-        revocations.forgetAuthorities();
-        await revocations.regenerateCrl(created.id);
+        const created = await identity.rotateIssuingCa(
+          actorOf(callerOf(request)),
+          product,
+          request.body.algorithm,
+        );
         return reply.code(201).send(authorityView(created));
       },
     );

@@ -100,7 +100,7 @@ export class Store {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return new Store(db, 'sqlite', options.sqlitePath, sqlite);
   }
 
@@ -170,6 +170,33 @@ function redactUrl(url: string): string {
   } catch {
     return 'postgres://(unparseable)';
   }
+}
+
+/**
+ * Kysely prepares every statement anew; on SQLite that parse is a large part of a small query's
+ * cost. This hands Kysely the same prepared statement for the same SQL text (least recently used
+ * out beyond `size`). Safe because the driver runs one statement at a time on its one connection.
+ */
+function withStatementCache(sqlite: SQLiteDatabase.Database, size = 512): SQLiteDatabase.Database {
+  const cache = new Map<string, SQLiteDatabase.Statement>();
+  const prepare = (source: string): SQLiteDatabase.Statement => {
+    let statement = cache.get(source);
+    if (statement !== undefined) {
+      cache.delete(source);
+    } else {
+      statement = sqlite.prepare(source);
+      if (cache.size >= size) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, statement);
+    return statement;
+  };
+  return new Proxy(sqlite, {
+    get(target, property) {
+      if (property === 'prepare') return prepare;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** True when a database error is a unique or primary-key violation, on either engine. */

@@ -164,6 +164,9 @@ function spawnServe(
     `127.0.0.1:${statusPort}`,
     ...(databaseUrl === undefined ? [] : ['--database', databaseUrl]),
   ];
+  // VIGIL_PROFILE_DIR=DIR writes a V8 CPU profile of each served process there (for benchmark work).
+  const profile = process.env.VIGIL_PROFILE_DIR;
+  if (profile !== undefined && profile !== '') args.unshift('--cpu-prof', `--cpu-prof-dir=${profile}`);
   const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: childEnv(),
