@@ -271,7 +271,7 @@ export class EnrollmentService {
     const fingerprint = fingerprintOf(certificate);
     const serialHex = serial.toString('hex');
     const actor: Actor = { principal: device.id };
-    await this.store.transaction(async (tx: Tx) => {
+    await this.ledger.transactGrouped(actor, async (tx: Tx) => {
       if (via === 'enroll') {
         let claim = tx
           .updateTable('devices')
@@ -331,11 +331,15 @@ export class EnrollmentService {
         })
         .execute();
     });
-    const updated = await this.store.db
-      .selectFrom('devices')
-      .selectAll()
-      .where('id', '=', device.id)
-      .executeTakeFirstOrThrow();
+    const updated: DevicesTable =
+      via === 'enroll'
+        ? {
+            ...device,
+            status: 'enrolled',
+            enrolled_at: toRfc3339(now),
+            secret_used_at: bootstrap === 'secret' ? toRfc3339(now) : device.secret_used_at,
+          }
+        : device;
     return { device: toDevice(updated), certificate, chain: context.chain, serial: serialHex, fingerprint };
   }
 

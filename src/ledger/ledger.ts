@@ -112,6 +112,9 @@ export class Ledger {
     this.groupDraining = true;
     try {
       while (this.groupQueue.length > 0) {
+        // Let pending I/O run first: requests already received then join this group instead of
+        // each paying for a commit of its own.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.groupQueue.splice(0, maxGroup);
         const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         try {
