@@ -4,7 +4,12 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certificateId } from '../src/identity/x509/index.ts';
+import {
+  buildCrl,
+  certificateId,
+  createCaCertificate,
+  x509SignerFromKeyObject,
+} from '../src/identity/x509/index.ts';
 import {
   bitString,
   contextTag,
@@ -190,7 +195,45 @@ async function closeFleet(): Promise<void> {
   shared = undefined;
 }
 
+/** Builds and signs one CRL of an issuing CA with `entries` revoked certificates. */
+async function crlBuildMilliseconds(entries: number): Promise<number> {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = x509SignerFromKeyObject(privateKey);
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const issuer = await createCaCertificate({
+    kind: 'root',
+    subject: { commonName: 'Bench CA' },
+    publicKey: publicKey.export({ format: 'der', type: 'spki' }),
+    serial: Buffer.from([1]),
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 86_400_000),
+    signer,
+  });
+  const revoked = Array.from({ length: entries }, (_, i) => ({
+    serial: Buffer.from((0x1000000 + i).toString(16).padStart(8, '0'), 'hex'),
+    revokedAt: now,
+    reason: 'keyCompromise' as const,
+  }));
+  const started = process.hrtime.bigint();
+  await buildCrl({
+    issuerCertificate: issuer,
+    signer,
+    crlNumber: 1,
+    thisUpdate: now,
+    nextUpdate: new Date(now.getTime() + 86_400_000),
+    entries: revoked,
+  });
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
 export const identityBenchmarks: Benchmark[] = [
+  {
+    name: 'crl.build',
+    async run() {
+      const entries = 100_000;
+      return { value: Math.round(await crlBuildMilliseconds(entries)), unit: 'ms', entries };
+    },
+  },
   {
     name: 'est.enroll',
     async run() {

@@ -51,6 +51,18 @@ for (const kind of kinds) {
       assert.match(pem, /subject=CN ?= ?Infusion pump Issuing CA 1/);
     });
 
+    test('csrattrs names the key and signature types to use, as base64 DER CsrAttrs (RFC 7030 §4.5.2)', async () => {
+      const response = await t.device('GET', '/.well-known/est/csrattrs');
+      assert.equal(response.status, 200);
+      assert.match(String(response.headers['content-type']), /^application\/csrattrs/);
+      const der = join(t.dir, 'csrattrs.der');
+      writeFileSync(der, Buffer.from(response.text.replace(/\s+/g, ''), 'base64'));
+      const parsed = execFileSync('openssl', ['asn1parse', '-inform', 'DER', '-in', der]).toString();
+      assert.match(parsed, /OBJECT +:ecdsa-with-SHA256/);
+      assert.match(parsed, /OBJECT +:id-ecPublicKey/);
+      assert.match(parsed, /OBJECT +:prime256v1/);
+    });
+
     test('enrolls with a one-time secret, exactly once, and records the issuance', async () => {
       const { id, enrollmentSecret } = await t.register('SN-EST-1');
       const keys = t.makeKeys('SN-EST-1');
