@@ -28,6 +28,12 @@ function deviceLine(device: DeviceView): string {
 
 const chunk = 500;
 
+interface WipeFlags {
+  confirmedBy?: string;
+  method?: string;
+  evidence?: string;
+}
+
 /** Reads registrations from JSON (an array of API registration objects) or CSV (serial,productId,hardwareRevision). */
 export function readRegistrations(path: string): Record<string, unknown>[] {
   const text = readFileSync(path, 'utf8');
@@ -356,38 +362,61 @@ export function identityCommands(context: CommandContext): Command[] {
         deviceLine,
       );
     });
+  const wipeOptions = (command: Command, required: boolean): Command => {
+    const option = required ? command.requiredOption.bind(command) : command.option.bind(command);
+    option('--confirmed-by <who>', 'who confirms the wipe: device or operator');
+    option('--method <method>', 'how the device was wiped');
+    return command.option('--evidence <text>', 'reference to the wipe evidence');
+  };
+  const wipeOf = (options: WipeFlags) => ({
+    confirmedBy: options.confirmedBy,
+    method: options.method,
+    ...(options.evidence === undefined ? {} : { evidence: options.evidence }),
+  });
   context
     .withClientOptions(
-      device
-        .command('decommission')
-        .description('retire a device: revoke its certificates, record the wipe confirmation')
-        .argument('<id>', 'device id')
-        .requiredOption('--confirmed-by <who>', 'device or operator')
-        .requiredOption('--method <method>', 'how the device was wiped')
-        .option('--evidence <text>', 'reference to the wipe evidence'),
+      wipeOptions(
+        device
+          .command('decommission')
+          .description(
+            'retire a device: revoke its certificates, record the wipe confirmation (or leave it pending)',
+          )
+          .argument('<id>', 'device id'),
+        false,
+      ),
     )
-    .action(
-      async (
-        id: string,
-        options: { confirmedBy: string; method: string; evidence?: string },
-        command: Command,
-      ) => {
-        const wipeConfirmation = {
-          confirmedBy: options.confirmedBy,
-          method: options.method,
-          ...(options.evidence === undefined ? {} : { evidence: options.evidence }),
-        };
-        context.print(
-          command,
-          await context
-            .client(command)
-            .request<DeviceView>('POST', `/api/v1/devices/${encodeURIComponent(id)}/decommission`, {
-              wipeConfirmation,
-            }),
-          deviceLine,
-        );
-      },
-    );
+    .action(async (id: string, options: WipeFlags, command: Command) => {
+      if ((options.confirmedBy === undefined) !== (options.method === undefined)) {
+        command.error('give both --confirmed-by and --method, or neither (the wipe stays pending)', {
+          exitCode: 2,
+        });
+      }
+      const body = options.confirmedBy === undefined ? {} : { wipeConfirmation: wipeOf(options) };
+      const path = `/api/v1/devices/${encodeURIComponent(id)}/decommission`;
+      context.print(
+        command,
+        await context.client(command).request<DeviceView>('POST', path, body),
+        deviceLine,
+      );
+    });
+  context
+    .withClientOptions(
+      wipeOptions(
+        device
+          .command('confirm-wipe')
+          .description('record the wipe confirmation of a device decommissioned while it was pending')
+          .argument('<id>', 'device id'),
+        true,
+      ),
+    )
+    .action(async (id: string, options: WipeFlags, command: Command) => {
+      const path = `/api/v1/devices/${encodeURIComponent(id)}/wipe-confirmation`;
+      context.print(
+        command,
+        await context.client(command).request<DeviceView>('POST', path, wipeOf(options)),
+        deviceLine,
+      );
+    });
   context
     .withClientOptions(
       device

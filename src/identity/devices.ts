@@ -396,9 +396,9 @@ export class DeviceService {
   async decommission(
     actor: Actor,
     id: string,
-    wipe: Omit<WipeConfirmation, 'at'> & { at?: string | undefined },
+    wipe: (Omit<WipeConfirmation, 'at'> & { at?: string | undefined }) | undefined,
   ): Promise<Device> {
-    const confirmation: WipeConfirmation = { ...wipe, at: wipe.at ?? toRfc3339(this.clock.now()) };
+    const confirmation = wipe === undefined ? null : this.confirmation(wipe);
     const revoked = await this.ledger.transact(actor, async (tx, record) => {
       const row = await this.requireRow(tx, id);
       if (row.status === 'decommissioned') {
@@ -418,19 +418,60 @@ export class DeviceService {
         .set({
           status: 'decommissioned',
           decommissioned_at: toRfc3339(this.clock.now()),
-          wipe_confirmation: JSON.stringify(confirmation),
+          wipe_confirmation: confirmation === null ? null : JSON.stringify(confirmation),
         })
         .where('id', '=', id)
         .execute();
       record({
         type: 'device.decommissioned',
         subject: id,
-        details: { serial: row.serial, wipe: confirmation, certificates: certificates.map((c) => c.serial) },
+        details: {
+          serial: row.serial,
+          wipe: confirmation ?? 'pending',
+          certificates: certificates.map((c) => c.serial),
+        },
       });
       return certificates;
     });
     await this.revocations.published(revoked.map((certificate) => certificate.caId));
     return this.get(id);
+  }
+
+  /** Records the wipe confirmation of a decommissioned device that was retired before it arrived. */
+  async confirmWipe(
+    actor: Actor,
+    id: string,
+    wipe: Omit<WipeConfirmation, 'at'> & { at?: string | undefined },
+  ): Promise<Device> {
+    const confirmation = this.confirmation(wipe);
+    await this.ledger.transact(actor, async (tx, record) => {
+      const row = await this.requireRow(tx, id);
+      if (row.status !== 'decommissioned') {
+        throw new VigilError(
+          'IDENTITY_DEVICE_NOT_DECOMMISSIONED',
+          'conflict',
+          'decommission the device first',
+        );
+      }
+      if (row.wipe_confirmation !== null) {
+        throw new VigilError('IDENTITY_WIPE_ALREADY_CONFIRMED', 'conflict', 'the wipe was already confirmed');
+      }
+      await tx
+        .updateTable('devices')
+        .set({ wipe_confirmation: JSON.stringify(confirmation) })
+        .where('id', '=', id)
+        .execute();
+      record({
+        type: 'device.wipe-confirmed',
+        subject: id,
+        details: { serial: row.serial, wipe: confirmation },
+      });
+    });
+    return this.get(id);
+  }
+
+  private confirmation(wipe: Omit<WipeConfirmation, 'at'> & { at?: string | undefined }): WipeConfirmation {
+    return { ...wipe, at: wipe.at ?? toRfc3339(this.clock.now()) };
   }
 
   async requireRow(db: Queryable, id: string): Promise<DevicesTable> {

@@ -58,6 +58,16 @@ const Device = Type.Object({
   wipeConfirmation: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
 });
 
+const WipeConfirmation = Type.Object(
+  {
+    confirmedBy: Type.Union([Type.Literal('device'), Type.Literal('operator')]),
+    method: Type.String({ minLength: 1, maxLength: 200 }),
+    at: Type.Optional(Type.String({ format: 'date-time' })),
+    evidence: Type.Optional(Type.String({ maxLength: 4000 })),
+  },
+  { additionalProperties: false },
+);
+
 const RegistrationResult = Type.Object({
   serial: Type.String(),
   outcome: Type.Union([Type.Literal('created'), Type.Literal('existing'), Type.Literal('rejected')]),
@@ -331,24 +341,18 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
       '/api/v1/devices/:id/decommission',
       {
         config: { scope: 'devices:admin' },
+        // The body is optional: a device retired before its wipe is confirmed gets the confirmation later.
+        preValidation: async (request) => {
+          if (request.body === undefined) request.body = {};
+        },
         schema: {
           tags: ['identity'],
           summary:
-            'Retire a device: revoke its certificates and record the wipe confirmation (CRA Annex I Part I (2)(m))',
+            'Retire a device: revoke its certificates and record the wipe confirmation (CRA Annex I Part I (2)(m)); without one the wipe stays pending',
           security: bearerSecurity,
           params: IdParams,
           body: Type.Object(
-            {
-              wipeConfirmation: Type.Object(
-                {
-                  confirmedBy: Type.Union([Type.Literal('device'), Type.Literal('operator')]),
-                  method: Type.String({ minLength: 1, maxLength: 200 }),
-                  at: Type.Optional(Type.String({ format: 'date-time' })),
-                  evidence: Type.Optional(Type.String({ maxLength: 4000 })),
-                },
-                { additionalProperties: false },
-              ),
-            },
+            { wipeConfirmation: Type.Optional(WipeConfirmation) },
             { additionalProperties: false },
           ),
           response: withErrors({ 200: Device }),
@@ -356,6 +360,22 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
       },
       async (request) =>
         devices.decommission(actorOf(callerOf(request)), request.params.id, request.body.wipeConfirmation),
+    );
+
+    app.post(
+      '/api/v1/devices/:id/wipe-confirmation',
+      {
+        config: { scope: 'devices:admin' },
+        schema: {
+          tags: ['identity'],
+          summary: 'Record the wipe confirmation of a device decommissioned while it was pending',
+          security: bearerSecurity,
+          params: IdParams,
+          body: WipeConfirmation,
+          response: withErrors({ 200: Device }),
+        },
+      },
+      async (request) => devices.confirmWipe(actorOf(callerOf(request)), request.params.id, request.body),
     );
 
     app.get(

@@ -706,10 +706,37 @@ const operations: Record<string, Operation> = {
       },
       ...bodyShapeCases(url),
       ...fieldCases(url, {
-        'no wipe confirmation': {},
+        'wipe confirmation not an object': { wipeConfirmation: 'done' },
         'confirmed by nobody': { wipeConfirmation: { confirmedBy: 'nobody', method: 'x' } },
         'no method': { wipeConfirmation: { confirmedBy: 'device' } },
         'time not a date-time': { wipeConfirmation: { confirmedBy: 'device', method: 'x', at: 'yesterday' } },
+      }),
+    ];
+  },
+  'POST /api/v1/devices/{id}/wipe-confirmation': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/wipe-confirmation`;
+    const wipe = { confirmedBy: 'operator', method: 'factory reset' };
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/wipe-confirmation`).map((c) => ({ ...c, json: wipe })),
+      {
+        name: 'unknown device',
+        url: `/api/v1/devices/${unknownId}/wipe-confirmation`,
+        json: wipe,
+        status: 404,
+        code: 'IDENTITY_DEVICE_NOT_FOUND',
+      },
+      {
+        name: 'device not decommissioned',
+        url,
+        json: wipe,
+        status: 409,
+        code: 'IDENTITY_DEVICE_NOT_DECOMMISSIONED',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no fields': {},
+        'confirmed by nobody': { confirmedBy: 'nobody', method: 'x' },
+        'unknown field': { ...wipe, by: 'me' },
       }),
     ];
   },

@@ -185,6 +185,10 @@ describe('fuzzing every write endpoint', () => {
       pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/decommission`,
     },
+    'POST /api/v1/devices/{id}/wipe-confirmation': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/wipe-confirmation`,
+    },
     'POST /api/v1/certificates/{serial}/revoke': {
       pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),
       url: (_fx, serial) => `/api/v1/certificates/${encodeURIComponent(serial)}/revoke`,

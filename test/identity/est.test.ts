@@ -224,6 +224,32 @@ for (const kind of kinds) {
       assert.equal(gone.json.code, 'EST_DEVICE_DECOMMISSIONED');
     });
 
+    test('decommissions without a wipe confirmation (pending) and records it later, once', async () => {
+      const { id } = await t.register('SN-PENDING-WIPE');
+      const retired = await t.admin('POST', `/api/v1/devices/${id}/decommission`);
+      assert.equal(retired.status, 200, JSON.stringify(retired.json));
+      assert.equal(retired.json.status, 'decommissioned');
+      assert.equal(retired.json.wipeConfirmation, null);
+      const confirmed = await t.admin('POST', `/api/v1/devices/${id}/wipe-confirmation`, {
+        confirmedBy: 'device',
+        method: 'secure erase',
+      });
+      assert.equal(confirmed.status, 200, JSON.stringify(confirmed.json));
+      assert.equal(confirmed.json.wipeConfirmation.method, 'secure erase');
+      const again = await t.admin('POST', `/api/v1/devices/${id}/wipe-confirmation`, {
+        confirmedBy: 'operator',
+        method: 'other',
+      });
+      assert.equal(again.status, 409);
+      assert.equal(again.json.code, 'IDENTITY_WIPE_ALREADY_CONFIRMED');
+      const types = (await eventsOf(t, 'device.wipe-confirmed')).filter((event) => event.subject === id);
+      assert.equal(types.length, 1);
+      const decommissioned = (await eventsOf(t, 'device.decommissioned')).find(
+        (event) => event.subject === id,
+      );
+      assert.equal(decommissioned?.details.wipe, 'pending');
+    });
+
     test('re-enrolls with the current certificate, keeps the subject, and refuses once revoked', async () => {
       const { id, enrollmentSecret } = await t.register('SN-RENEW');
       const keys = t.makeKeys('SN-RENEW');
