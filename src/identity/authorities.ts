@@ -157,7 +157,7 @@ export class CertificateAuthorities {
     return root;
   }
 
-  /** The root and every issuing CA that still validates certificates: what devices and TLS trust. */
+  /** The root and every issuing CA that still validates certificates: what /cacerts gives devices. */
   async trustedCertificates(): Promise<Buffer[]> {
     const all = await this.authorities((query) =>
       query
