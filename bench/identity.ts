@@ -114,8 +114,7 @@ function signingRate(): number {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-let shared:
-  Promise<{ setup: Setup; enrollRate: number }> | undefined;
+let shared: Promise<{ setup: Setup; enrollRate: number }> | undefined;
 
 /** One server for both benchmarks: enrollments first (they also make the certificates OCSP answers for). */
 function enrolledFleet() {
@@ -294,4 +293,3 @@ export const identityBenchmarks: Benchmark[] = [
     },
   },
 ];
-

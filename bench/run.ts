@@ -2,6 +2,7 @@
 // without one) and prints one JSON object per line: name, value, unit, and where a benchmark has
 // one, the same-run baseline and their ratio.
 import { identityBenchmarks } from './identity.ts';
+import { keystoreBenchmarks } from './keystore.ts';
 import { ledgerBenchmarks } from './ledger.ts';
 
 export interface Benchmark {
@@ -15,7 +16,7 @@ export interface Benchmark {
   }>;
 }
 
-const all: Benchmark[] = [...ledgerBenchmarks, ...identityBenchmarks];
+const all: Benchmark[] = [...ledgerBenchmarks, ...keystoreBenchmarks, ...identityBenchmarks];
 const prefixes = process.argv.slice(2);
 const chosen = all.filter(
   (benchmark) => prefixes.length === 0 || prefixes.some((prefix) => benchmark.name.startsWith(prefix)),

@@ -76,34 +76,46 @@ export async function startIdentityTestbed(kind: 'sqlite' | 'postgres' = 'sqlite
   const database = await createTestDatabase(kind);
   const clock = new ShiftedClock();
   await initInstallation({ dataDir: join(dir, 'data'), databaseUrl: database.url, clock });
-  const adminPort = await freePort();
-  const devicePort = await freePort();
-  const deviceListen = { host: '127.0.0.1', port: devicePort };
-  const statusListen = { host: '127.0.0.1', port: await freePort() };
-  const platform = await openPlatform({
-    dataDir: join(dir, 'data'),
-    databaseUrl: database.url,
-    statusBaseUrl: statusBaseUrl(statusListen),
-    clock,
-  });
-  const product = await platform.products.create(systemActor, {
-    name: 'Infusion pump',
-    model: 'IP-200',
-    hardwareRevisions: ['A', 'B'],
-    regimes: ['MDR'],
-    supportStart: '2026-01-01',
-    supportEnd: '2036-01-01',
-  });
-  await platform.identity.authorities.createIssuing(systemActor, product.id, {
-    algorithm: 'ecdsa-p256',
-    productName: product.name,
-  });
-  const server = await startServer(
-    platform,
-    { host: '127.0.0.1', port: adminPort },
-    deviceListen,
-    statusListen,
-  );
+  const product = await (async () => {
+    const setup = await openPlatform({ dataDir: join(dir, 'data'), databaseUrl: database.url, clock });
+    try {
+      const created = await setup.products.create(systemActor, {
+        name: 'Infusion pump',
+        model: 'IP-200',
+        hardwareRevisions: ['A', 'B'],
+        regimes: ['MDR'],
+        supportStart: '2026-01-01',
+        supportEnd: '2036-01-01',
+      });
+      await setup.identity.createIssuingCa(systemActor, created);
+      return created;
+    } finally {
+      await setup.close();
+    }
+  })();
+  // Ports chosen free can be taken by a concurrent test before we bind them: try again on new ones.
+  let started: { platform: Platform; server: RunningServer } | undefined;
+  for (let attempt = 0; started === undefined; attempt++) {
+    const listen = { host: '127.0.0.1', port: await freePort() };
+    const deviceListen = { host: '127.0.0.1', port: await freePort() };
+    const statusListen = { host: '127.0.0.1', port: await freePort() };
+    const candidate = await openPlatform({
+      dataDir: join(dir, 'data'),
+      databaseUrl: database.url,
+      statusBaseUrl: statusBaseUrl(statusListen),
+      clock,
+    });
+    try {
+      started = {
+        platform: candidate,
+        server: await startServer(candidate, listen, deviceListen, statusListen),
+      };
+    } catch (error) {
+      await candidate.close();
+      if (attempt >= 4 || !/EADDRINUSE/.test(String(error))) throw error;
+    }
+  }
+  const { platform, server } = started;
   const adminToken = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
   let counter = 0;
 

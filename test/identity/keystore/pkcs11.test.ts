@@ -301,18 +301,13 @@ describe('Pkcs11Keystore on SoftHSM2', () => {
     );
   });
 
-  test('measures P-256 signing on the token', async (t) => {
+  test('signs repeatedly in one session, every signature valid', async (t) => {
     if (!requirePeer(t, 'SoftHSM2 + pkcs11-tool', softhsmAvailable, softhsmHint)) return;
     const keys = keystore();
-    const { ref, publicKey } = await keys.generateKey('ecdsa-p256', 'rate');
-    const data = randomBytes(200);
-    const count = 5000;
-    const start = process.hrtime.bigint();
-    let signature: Buffer = Buffer.alloc(0);
-    for (let i = 0; i < count; i++) signature = await keys.sign(ref, data, 'sha256');
-    const rate = count / (Number(process.hrtime.bigint() - start) / 1e9);
-    console.log(`PKCS#11 keystore (SoftHSM2) P-256: sign ${Math.round(rate)}/s`);
-    assertSignatureVerifies(publicKey, data, signature, 'sha256');
-    assert.ok(rate > 1000, `only ${Math.round(rate)} signatures/s`);
+    const { ref, publicKey } = await keys.generateKey('ecdsa-p256', 'repeat');
+    for (let i = 0; i < 200; i++) {
+      const data = randomBytes(64);
+      assertSignatureVerifies(publicKey, data, await keys.sign(ref, data, 'sha256'), 'sha256');
+    }
   });
 });
