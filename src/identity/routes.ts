@@ -128,54 +128,40 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
       async () => ({ cas: (await authorities.list()).map(authorityView) }),
     );
 
-    app.post(
-      '/api/v1/products/:id/ca',
+    const issuingCaRoutes = [
       {
-        config: { scope: 'certificates:admin' },
-        schema: {
-          tags: ['identity'],
-          summary: "Create the product's issuing CA under the installation root",
-          security: bearerSecurity,
-          params: IdParams,
-          body: Type.Object({ algorithm: Type.Optional(Algorithm) }, { additionalProperties: false }),
-          response: withErrors({ 201: Authority }),
-        },
+        url: '/api/v1/products/:id/ca',
+        summary: "Create the product's issuing CA under the installation root",
+        make: identity.createIssuingCa.bind(identity),
       },
-      async (request, reply) => {
-        const product = await products.get(request.params.id);
-        const created = await identity.createIssuingCa(
-          actorOf(callerOf(request)),
-          product,
-          request.body.algorithm,
-        );
-        return reply.code(201).send(authorityView(created));
-      },
-    );
-
-    app.post(
-      '/api/v1/products/:id/ca/rotate',
       {
-        config: { scope: 'certificates:admin' },
-        schema: {
-          tags: ['identity'],
-          summary:
-            'Introduce a new issuing CA; the old one keeps validating its certificates until they expire',
-          security: bearerSecurity,
-          params: IdParams,
-          body: Type.Object({ algorithm: Type.Optional(Algorithm) }, { additionalProperties: false }),
-          response: withErrors({ 201: Authority }),
+        url: '/api/v1/products/:id/ca/rotate',
+        summary:
+          'Introduce a new issuing CA; the old one keeps validating its certificates until they expire',
+        make: identity.rotateIssuingCa.bind(identity),
+      },
+    ];
+    for (const route of issuingCaRoutes) {
+      app.post(
+        route.url,
+        {
+          config: { scope: 'certificates:admin' },
+          schema: {
+            tags: ['identity'],
+            summary: route.summary,
+            security: bearerSecurity,
+            params: IdParams,
+            body: Type.Object({ algorithm: Type.Optional(Algorithm) }, { additionalProperties: false }),
+            response: withErrors({ 201: Authority }),
+          },
         },
-      },
-      async (request, reply) => {
-        const product = await products.get(request.params.id);
-        const created = await identity.rotateIssuingCa(
-          actorOf(callerOf(request)),
-          product,
-          request.body.algorithm,
-        );
-        return reply.code(201).send(authorityView(created));
-      },
-    );
+        async (request, reply) => {
+          const product = await products.get(request.params.id);
+          const created = await route.make(actorOf(callerOf(request)), product, request.body.algorithm);
+          return reply.code(201).send(authorityView(created));
+        },
+      );
+    }
 
     app.get(
       '/api/v1/products/:id/certificate-profile',
