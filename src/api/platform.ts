@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AccessService } from '../access/index.ts';
+import { AttestationNonces, defaultNonceSeconds } from '../attestation/index.ts';
 import {
   VigilError,
   ed25519SignerFromPem,
@@ -32,6 +33,7 @@ export interface Platform {
   access: AccessService;
   products: ProductService;
   identity: Identity;
+  attestation: { nonces: AttestationNonces };
   close(): Promise<void>;
 }
 
@@ -90,6 +92,14 @@ export function wireServices(options: {
     access: new AccessService({ store, ledger, clock }),
     products: new ProductService({ store, ledger, clock }),
     identity,
+    attestation: {
+      nonces: new AttestationNonces({
+        store,
+        ledger,
+        clock,
+        lifetimeSeconds: Number(process.env.VIGIL_ATTESTATION_NONCE_SECONDS ?? defaultNonceSeconds),
+      }),
+    },
     async close() {
       await keystore.close();
       if (softwareKeystore !== keystore) await softwareKeystore.close();

@@ -16,6 +16,7 @@ import {
   identityRoutes,
   statusRoutes,
 } from '../identity/index.ts';
+import { attestationDeviceRoutes } from '../attestation/index.ts';
 import { ledgerRoutes } from '../ledger/index.ts';
 import { productRoutes } from '../products/index.ts';
 import { registerMetrics } from './metrics.ts';
@@ -264,6 +265,7 @@ export async function buildDeviceServer(
     await platform.store.db.selectFrom('meta').select('key').limit(1).execute();
     return { status: 'ok', version, endpoint: 'device' };
   });
+  await app.register(attestationDeviceRoutes(platform.attestation.nonces));
   await app.register(
     deviceRoutes({
       authorities: platform.identity.authorities,

@@ -248,6 +248,19 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         await db.insertInto('change_counters').values({ name: 'revocations', value: 0 }).execute();
       },
     },
+    '0003_attestation_nonces': {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('attestation_nonces')
+          .addColumn('nonce', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('issued_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .execute();
+        await db.schema.createIndex('attestation_nonces_expiry').on('attestation_nonces').column('expires_at').execute();
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

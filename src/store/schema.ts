@@ -23,6 +23,7 @@ export interface Database {
   certificates: CertificatesTable;
   crls: CrlsTable;
   change_counters: ChangeCountersTable;
+  attestation_nonces: AttestationNoncesTable;
 }
 
 export interface MetaTable {
@@ -197,4 +198,13 @@ export interface CrlsTable {
 export interface ChangeCountersTable {
   name: string;
   value: number;
+}
+
+/** Single-use attestation nonces, bound to the device that asked for them. */
+export interface AttestationNoncesTable {
+  nonce: string; // hex
+  device_id: string;
+  issued_at: string;
+  expires_at: string;
+  used_at: string | null;
 }

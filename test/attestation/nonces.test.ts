@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { AttestationNonces } from '../../src/attestation/index.ts';
+import { systemActor } from '../../src/ledger/index.ts';
+import { storeKinds } from '../support/stores.ts';
+import { pkcs7CertificatesPem, startIdentityTestbed, type IdentityTestbed } from '../support/identity.ts';
+
+const kinds = await storeKinds();
+
+for (const kind of kinds) {
+  describe(`attestation nonces on ${kind}`, () => {
+    let t: IdentityTestbed;
+    let nonces: AttestationNonces;
+    let deviceA: string;
+    let deviceB: string;
+
+    before(async () => {
+      t = await startIdentityTestbed(kind);
+      nonces = t.platform.attestation.nonces;
+      const registered = await t.platform.identity.devices.registerMany(systemActor, [
+        {
+          serial: 'SN-NONCE-A',
+          productId: t.productId,
+          hardwareRevision: 'A',
+          bootstrap: { method: 'secret' },
+        },
+        {
+          serial: 'SN-NONCE-B',
+          productId: t.productId,
+          hardwareRevision: 'A',
+          bootstrap: { method: 'secret' },
+        },
+      ]);
+      deviceA = registered[0]!.device!.id;
+      deviceB = registered[1]!.device!.id;
+    });
+    after(async () => t?.close());
+
+    const refusals = async () =>
+      (
+        await t.platform.store.db
+          .selectFrom('ledger_entries')
+          .select('leaf')
+          .where('type', '=', 'attestation.refused')
+          .execute()
+      ).map((row) => JSON.parse(row.leaf.toString('utf8')));
+
+    test('a nonce is spent exactly once by the device it was issued to', async () => {
+      const { nonce, expiresAt } = await nonces.issue(deviceA);
+      assert.equal(nonce.length, 32);
+      assert.ok(expiresAt > new Date().toISOString().slice(0, 19));
+      const outcomes = await Promise.allSettled([
+        nonces.consume(deviceA, nonce),
+        nonces.consume(deviceA, nonce),
+      ]);
+      assert.deepEqual(outcomes.map((outcome) => outcome.status).sort(), ['fulfilled', 'rejected']);
+      await assert.rejects(nonces.consume(deviceA, nonce), { code: 'ATTESTATION_NONCE_REUSED' });
+    });
+
+    test('refuses unknown, foreign and expired nonces, and records each refusal', async () => {
+      const before = (await refusals()).length;
+      await assert.rejects(nonces.consume(deviceA, Buffer.alloc(32, 9)), {
+        code: 'ATTESTATION_NONCE_UNKNOWN',
+      });
+      const foreign = await nonces.issue(deviceA);
+      await assert.rejects(nonces.consume(deviceB, foreign.nonce), { code: 'ATTESTATION_NONCE_FOREIGN' });
+      const expiring = await nonces.issue(deviceA);
+      t.clock.advance(301_000);
+      try {
+        await assert.rejects(nonces.consume(deviceA, expiring.nonce), { code: 'ATTESTATION_NONCE_EXPIRED' });
+      } finally {
+        t.clock.reset();
+      }
+      const recorded = (await refusals()).slice(before);
+      assert.deepEqual(
+        recorded.map((event) => [event.subject, event.details.code]),
+        [
+          [deviceA, 'ATTESTATION_NONCE_UNKNOWN'],
+          [deviceB, 'ATTESTATION_NONCE_FOREIGN'],
+          [deviceA, 'ATTESTATION_NONCE_EXPIRED'],
+        ],
+      );
+      // The foreign device's refusal did not spend the nonce for its rightful owner.
+      await nonces.consume(deviceA, foreign.nonce);
+    });
+
+    test('refuses a lifetime that is not a whole number of seconds', () => {
+      for (const lifetimeSeconds of [0, -1, 1.5, Number.NaN, 100_000]) {
+        assert.throws(
+          () =>
+            new AttestationNonces({
+              store: t.platform.store,
+              ledger: t.platform.ledger,
+              clock: t.clock,
+              lifetimeSeconds,
+            }),
+          { code: 'CONFIG_INVALID' },
+        );
+      }
+    });
+
+    test('the device endpoint hands a nonce only to an enrolled device presenting its certificate', async () => {
+      const anonymous = await t.device('POST', '/device/v1/attestation/nonce');
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.json.code, 'DEVICE_CERTIFICATE_MISSING');
+      const { id, enrollmentSecret } = await t.register('SN-NONCE-C');
+      const keys = t.makeKeys('SN-NONCE-C');
+      const enrolled = await t.device('POST', '/.well-known/est/simpleenroll', {
+        body: keys.csrBase64,
+        contentType: 'application/pkcs10',
+        basic: `SN-NONCE-C:${enrollmentSecret!}`,
+      });
+      assert.equal(enrolled.status, 200, enrolled.text);
+      const cert = pkcs7CertificatesPem(enrolled.text, t.dir);
+      const response = await t.device('POST', '/device/v1/attestation/nonce', { cert, key: keys.keyPem });
+      assert.equal(response.status, 201, response.text);
+      const nonce = Buffer.from(response.json.nonce, 'base64');
+      assert.equal(nonce.length, 32);
+      await nonces.consume(id, nonce);
+      await assert.rejects(nonces.consume(id, nonce), { code: 'ATTESTATION_NONCE_REUSED' });
+    });
+  });
+}
