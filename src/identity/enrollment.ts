@@ -7,7 +7,7 @@ import { newCertificateSerial } from './authorities.ts';
 import { hashEnrollmentSecret, toDevice, type Device } from './devices.ts';
 import type { IdentityProfiles } from './profile-store.ts';
 import { keyAlgorithmOf } from './profiles.ts';
-import { describeCertificate, parseCsr } from './x509/index.ts';
+import { describeCertificate, parseCsr, pemToDer } from './x509/index.ts';
 
 /** How a device proved who it is when it asked for a certificate. */
 export type EnrollmentCredential =
@@ -203,7 +203,7 @@ export class EnrollmentService {
       }
     } else if (credential.kind === 'idevid') {
       const chain = JSON.parse(device.idevid_chain ?? '[]') as string[];
-      const leaf = chain[0] === undefined ? undefined : describeCertificate(pemBody(chain[0]));
+      const leaf = chain[0] === undefined ? undefined : describeCertificate(pemToDer(chain[0]));
       const now = this.clock.now().getTime();
       if (leaf === undefined || leaf.notBefore.getTime() > now || leaf.notAfter.getTime() < now) {
         throw new VigilError(
@@ -374,8 +374,4 @@ export class EnrollmentService {
       throw error;
     }
   }
-}
-
-function pemBody(pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''), 'base64');
 }

@@ -13,4 +13,11 @@ export {
   type Keystore,
   type KeyAlgorithm,
 } from './keystore/index.ts';
-export { certificateToPem } from './x509/index.ts';
+export {
+  certificateToPem,
+  DerReader,
+  DerCursor,
+  Tag as DerTag,
+  contextTag,
+  type DerElement,
+} from './x509/index.ts';

@@ -258,7 +258,11 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .addColumn('expires_at', 'text', (c) => c.notNull())
           .addColumn('used_at', 'text')
           .execute();
-        await db.schema.createIndex('attestation_nonces_expiry').on('attestation_nonces').column('expires_at').execute();
+        await db.schema
+          .createIndex('attestation_nonces_expiry')
+          .on('attestation_nonces')
+          .column('expires_at')
+          .execute();
       },
     },
   };

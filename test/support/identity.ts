@@ -12,6 +12,7 @@ import {
   type RunningServer,
 } from '../../src/api/index.ts';
 import type { Clock } from '../../src/core/index.ts';
+import { certificateToPem } from '../../src/identity/index.ts';
 import { systemActor } from '../../src/ledger/index.ts';
 import { createTestDatabase, type TestDatabase } from './stores.ts';
 import { freePort } from './server-process.ts';
@@ -121,15 +122,7 @@ export async function startIdentityTestbed(kind: 'sqlite' | 'postgres' = 'sqlite
 
   const caPem = async () => {
     const certificates = await platform.identity.authorities.trustedCertificates();
-    return certificates
-      .map(
-        (der) =>
-          `-----BEGIN CERTIFICATE-----\n${der
-            .toString('base64')
-            .replace(/(.{64})/g, '$1\n')
-            .replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`,
-      )
-      .join('');
+    return certificates.map(certificateToPem).join('');
   };
 
   const testbed: IdentityTestbed = {

@@ -6,7 +6,7 @@
  * `ATTESTATION_DICE_*` codes escape.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { DerReader, Tag, contextTag, type DerElement } from './der.ts';
+import { DerReader, DerTag as Tag, contextTag, type DerElement } from '../../identity/index.ts';
 import { diceError } from './errors.ts';
 import { diceTcbInfoOid, parseDiceTcbInfo, type DiceTcbInfo } from './tcb-info.ts';
 

@@ -4,7 +4,7 @@
  * device and is attacker-controlled: parsing is strict DER, bounded, and only throws
  * `VigilError('ATTESTATION_DICE_TCB_INFO_MALFORMED')`.
  */
-import { contextTag, DerReader, Tag, type DerElement } from './der.ts';
+import { DerReader, DerTag as Tag, contextTag, type DerElement } from '../../identity/index.ts';
 import { diceError } from './errors.ts';
 
 export const diceTcbInfoOid = '2.23.133.5.4.1';

@@ -338,6 +338,31 @@ export class DerReader {
     return content.readUIntBE(0, content.length);
   }
 
+  /** A non-negative INTEGER that fits a JavaScript safe integer (X.690 §8.3, minimal encoding). */
+  unsignedInteger(element: DerElement, what: string): number {
+    const content = this.content(element);
+    if (content.length === 0) this.fail(`${what}: empty INTEGER`);
+    const first = content[0] as number;
+    if (first & 0x80) this.fail(`${what}: negative INTEGER`);
+    if (content.length > 1 && first === 0 && ((content[1] as number) & 0x80) === 0) {
+      this.fail(`${what}: non-minimal INTEGER`);
+    }
+    if (content.length > 8) this.fail(`${what}: INTEGER too large`);
+    let value = 0;
+    for (const octet of content) value = value * 256 + octet;
+    if (!Number.isSafeInteger(value)) this.fail(`${what}: INTEGER too large`);
+    return value;
+  }
+
+  /** A UTF8String's text; invalid UTF-8 is refused rather than replaced. */
+  utf8(element: DerElement, what: string): string {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(this.content(element));
+    } catch {
+      return this.fail(`${what}: invalid UTF-8`);
+    }
+  }
+
   /** A positive INTEGER as its minimal unsigned magnitude (certificate serial numbers). */
   positiveInteger(element: DerElement, what: string): Buffer {
     const content = this.integer(element);

@@ -41,3 +41,5 @@ export {
   type CertificateSummary,
 } from './certificate.ts';
 export type { SubjectName } from './names.ts';
+/** The bounded, strict DER reader, for other modules' parsers of attacker-controlled ASN.1. */
+export { DerReader, DerCursor, Tag, contextTag, type DerElement } from './der.ts';
