@@ -13,3 +13,4 @@ export {
 export { verifyDiceChain, type DiceChainRequest, type DiceLayer, type VerifiedDiceChain } from './chain.ts';
 export { verifyNonceSignature } from './nonce.ts';
 export type { DiceErrorCode } from './errors.ts';
+export { verifyDiceEvidence, type DiceEvidence } from './evidence.ts';

@@ -29,3 +29,39 @@ export {
   type SecureBootState,
   type BootComponent,
 } from './boot-state.ts';
+export {
+  parsePublicArea,
+  parseTpmtPublic,
+  checkAttestationKeyAttributes,
+  maxPublicAreaSize,
+  type TpmPublicArea,
+  type ObjectAttributes,
+  type ObjectAttributeName,
+  type SymmetricDefinition,
+  type KeyScheme,
+  type KdfScheme,
+  type RsaParameters,
+  type EccParameters,
+  type EccCurveName,
+  type RsaSchemeName,
+  type EccSchemeName,
+  type KdfSchemeName,
+  type SymmetricAlgorithmName,
+  type SymmetricModeName,
+} from './public-area.ts';
+export {
+  makeCredential,
+  encodeTpm2ToolsCredential,
+  parseTpm2ToolsCredential,
+  type MadeCredential,
+  type RandomBytes,
+} from './credential.ts';
+export {
+  verifyTpmEvidence,
+  replayLog,
+  quoteNonce,
+  type TpmEvidence,
+  type ReplayedLog,
+  type ReplayCache,
+} from './evidence.ts';
+export { referenceValuesFromEventLog } from './reference-values.ts';

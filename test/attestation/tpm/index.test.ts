@@ -1,10 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPublicKey, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isVigilError } from '../../../src/core/index.ts';
@@ -16,86 +11,18 @@ import {
   replayEventLog,
   verifyQuoteSignature,
 } from '../../../src/attestation/tpm/index.ts';
-import { hasCommand, requirePeer } from '../../support/peers.ts';
+import { requirePeer } from '../../support/peers.ts';
+import { startSwtpm, swtpmAvailable, swtpmHint, type Swtpm } from '../../support/swtpm.ts';
 import { readEventLogFile } from './event-log-fixtures.ts';
 
-const peersAvailable = ['swtpm', 'swtpm_setup', 'tpm2_createek', 'tpm2_quote', 'tpm2_pcrread'].every(
-  hasCommand,
-);
-const hint = 'apt-get install swtpm swtpm-tools tpm2-tools';
+const peersAvailable = swtpmAvailable('tpm2_createek', 'tpm2_createak', 'tpm2_quote', 'tpm2_pcrread');
 const quotedPcrs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14];
 
-function listenable(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(0));
-    server.listen(port, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** The swtpm TCTI talks to the control channel at the server port + 1, so both must be free. */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const port = await listenable(0);
-    if (port > 0 && port < 65535 && (await listenable(port + 1)) === port + 1) return port;
-  }
-  throw new Error('no two adjacent free TCP ports');
-}
-
 /** A swtpm in a temp dir, its AK, and a quote over PCRs that replayed a real firmware log. */
-interface TpmFixture {
-  dir: string;
-  pidFile: string;
-  tcti: string;
-  tool(args: string[]): string;
-}
+let fixture: Swtpm | undefined;
 
-let fixture: TpmFixture | undefined;
-
-async function startSwtpm(): Promise<TpmFixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-swtpm-'));
-  const state = join(dir, 'state');
-  const pidFile = join(dir, 'swtpm.pid');
-  const server = await freePortPair();
-  const control = server + 1;
-  const run = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env): string => {
-    const result = spawnSync(command, args, { cwd: dir, env, encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
-    return result.stdout;
-  };
-  spawnSync('mkdir', ['-p', state]);
-  run('swtpm_setup', ['--tpm2', '--tpmstate', state, '--create-ek-cert', '--overwrite']);
-  run('swtpm', [
-    'socket',
-    '--tpm2',
-    '--tpmstate',
-    `dir=${state}`,
-    '--server',
-    `type=tcp,port=${server},bindaddr=127.0.0.1`,
-    '--ctrl',
-    `type=tcp,port=${control},bindaddr=127.0.0.1`,
-    '--flags',
-    'not-need-init,startup-clear',
-    '--daemon',
-    '--pid',
-    `file=${pidFile}`,
-  ]);
-  const tcti = `swtpm:host=127.0.0.1,port=${server}`;
-  const env = { ...process.env, TPM2TOOLS_TCTI: tcti };
-  // Socket mode has no resource manager: flush transient objects after each command (PEERS.md).
-  const tool = (args: string[]): string => {
-    const out = run(args[0]!, args.slice(1), env);
-    run('tpm2_flushcontext', ['-t'], env);
-    return out;
-  };
-  return { dir, pidFile, tcti, tool };
-}
-
-function readPcrs(tool: TpmFixture['tool']): Map<number, Buffer> {
-  const out = tool(['tpm2_pcrread', `sha256:${quotedPcrs.join(',')}`]);
+async function readPcrs(tool: Swtpm['tool']): Promise<Map<number, Buffer>> {
+  const out = await tool(['tpm2_pcrread', `sha256:${quotedPcrs.join(',')}`]);
   const values = new Map<number, Buffer>();
   for (const match of out.matchAll(/^\s+(\d+)\s*: 0x([0-9A-Fa-f]+)$/gm))
     values.set(Number(match[1]), Buffer.from(match[2]!, 'hex'));
@@ -107,21 +34,15 @@ describe('TPM quote evidence from swtpm + tpm2-tools', () => {
     if (peersAvailable) fixture = await startSwtpm();
   });
 
-  after(() => {
-    if (fixture === undefined) return;
-    try {
-      process.kill(Number(readFileSync(fixture.pidFile, 'utf8').trim()));
-    } catch {
-      // already gone
-    }
-    rmSync(fixture.dir, { recursive: true, force: true });
+  after(async () => {
+    await fixture?.stop();
   });
 
-  it('verifies a real quote over PCRs replayed from a firmware log, end to end', (t) => {
-    if (!requirePeer(t, 'swtpm/tpm2-tools', peersAvailable && fixture !== undefined, hint)) return;
-    const { tool, dir } = fixture!;
-    tool(['tpm2_createek', '-c', 'ek.ctx', '-G', 'ecc', '-u', 'ek.pub']);
-    tool([
+  it('verifies a real quote over PCRs replayed from a firmware log, end to end', async (t) => {
+    if (!requirePeer(t, 'swtpm/tpm2-tools', peersAvailable && fixture !== undefined, swtpmHint)) return;
+    const { tool, file } = fixture!;
+    await tool(['tpm2_createek', '-c', 'ek.ctx', '-G', 'ecc', '-u', 'ek.pub']);
+    await tool([
       'tpm2_createak',
       '-C',
       'ek.ctx',
@@ -140,7 +61,7 @@ describe('TPM quote evidence from swtpm + tpm2-tools', () => {
       '-n',
       'ak.name',
     ]);
-    tool([
+    await tool([
       'tpm2_createak',
       '-C',
       'ek.ctx',
@@ -165,11 +86,11 @@ describe('TPM quote evidence from swtpm + tpm2-tools', () => {
     for (const event of log.events.slice(1)) {
       if (event.eventTypeName === 'EV_NO_ACTION') continue;
       const digest = event.digests.find((entry) => entry.algorithm === 'sha256')!.digest;
-      tool(['tpm2_pcrextend', `${event.pcrIndex}:sha256=${digest.toString('hex')}`]);
+      await tool(['tpm2_pcrextend', `${event.pcrIndex}:sha256=${digest.toString('hex')}`]);
     }
 
     const nonce = randomBytes(16);
-    tool([
+    await tool([
       'tpm2_quote',
       '-c',
       'ak.ctx',
@@ -186,9 +107,9 @@ describe('TPM quote evidence from swtpm + tpm2-tools', () => {
       '-g',
       'sha256',
     ]);
-    const attestBytes = readFileSync(join(dir, 'quote.msg'));
-    const signatureBytes = readFileSync(join(dir, 'quote.sig'));
-    const akPublicKey = createPublicKey(readFileSync(join(dir, 'ak.pem')));
+    const attestBytes = file('quote.msg');
+    const signatureBytes = file('quote.sig');
+    const akPublicKey = createPublicKey(file('ak.pem'));
 
     const attest = parseAttest(attestBytes);
     const signature = parseSignature(signatureBytes);
@@ -199,7 +120,7 @@ describe('TPM quote evidence from swtpm + tpm2-tools', () => {
     ]);
 
     // The TPM's own PCR values and the log's replay both reproduce the signed pcrDigest.
-    const pcrRead = readPcrs(tool);
+    const pcrRead = await readPcrs(tool);
     assert.deepEqual(
       computePcrDigest(attest.pcrSelection, { sha256: pcrRead }, signature.hashAlgorithm),
       attest.pcrDigest,
@@ -215,7 +136,7 @@ describe('TPM quote evidence from swtpm + tpm2-tools', () => {
       () => verifyQuoteSignature(flipped, signature, akPublicKey),
       (error: unknown) => isVigilError(error, 'ATTESTATION_TPM_SIGNATURE_INVALID'),
     );
-    const otherAk = createPublicKey(readFileSync(join(dir, 'other.pem'))).export({
+    const otherAk = createPublicKey(file('other.pem')).export({
       format: 'der',
       type: 'spki',
     });

@@ -7,14 +7,20 @@ function sized(bytes: Buffer): Buffer {
 }
 
 /** A TPMS_ATTEST quote (Part 2 §10.12.12) built by hand: sha256 bank, the given PCRs, the given digest. */
-export function buildQuoteAttest(options: { nonce: Buffer; pcrs: number[]; pcrDigest: Buffer }): Buffer {
+export function buildQuoteAttest(options: {
+  nonce: Buffer;
+  pcrs: number[];
+  pcrDigest: Buffer;
+  resetCount?: number;
+  restartCount?: number;
+}): Buffer {
   const header = Buffer.alloc(6);
   header.writeUInt32BE(0xff544347);
   header.writeUInt16BE(0x8018, 4);
   const clock = Buffer.alloc(8 + 4 + 4 + 1 + 8);
   clock.writeBigUInt64BE(123456n);
-  clock.writeUInt32BE(7, 8);
-  clock.writeUInt32BE(2, 12);
+  clock.writeUInt32BE(options.resetCount ?? 7, 8);
+  clock.writeUInt32BE(options.restartCount ?? 2, 12);
   clock.writeUInt8(1, 16);
   clock.writeBigUInt64BE(0x2019102300163636n, 17);
   const bitmap = Buffer.alloc(3);
