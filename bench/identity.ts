@@ -10,39 +10,15 @@ import {
   createCaCertificate,
   x509SignerFromKeyObject,
 } from '../src/identity/x509/index.ts';
-import {
-  bitString,
-  contextTag,
-  derNull,
-  oid,
-  sequence,
-  setOf,
-  smallInteger,
-  tlv,
-  unsignedInteger,
-  utf8String,
-} from '../src/identity/x509/der.ts';
+import { derNull, oid, sequence, tlv, unsignedInteger } from '../src/identity/x509/der.ts';
 import { initData, startServe, type ServerProcess } from '../test/support/server-process.ts';
 import type { Benchmark } from './run.ts';
+import { makeCsr, pool } from './support.ts';
 
 const devices = 3000;
 const enrollConcurrency = 32;
 const ocspConcurrency = 64;
 const ocspSeconds = 5;
-
-/** A PKCS#10 request for CN=`commonName` with a fresh P-256 key (RFC 2986), built in-process so the load generator stays cheap. */
-function makeCsr(commonName: string): Buffer {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const name = sequence(setOf([sequence(oid('2.5.4.3'), utf8String(commonName))]));
-  const info = sequence(
-    smallInteger(0),
-    name,
-    publicKey.export({ format: 'der', type: 'spki' }),
-    tlv(contextTag(0, true)),
-  );
-  const signature = sign('sha256', info, privateKey);
-  return sequence(info, sequence(oid('1.2.840.10045.4.3.2')), bitString(signature));
-}
 
 function ocspRequest(issuer: Buffer, serial: Buffer): Buffer {
   const id = certificateId(issuer, serial, 'sha1');
@@ -90,15 +66,6 @@ async function send(
     call.on('error', reject);
     call.end(body);
   });
-}
-
-async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
 }
 
 /** Raw P-256 signatures per second with node:crypto, the same-run baseline of issuance. */
@@ -154,7 +121,7 @@ function enrolledFleet() {
       });
       for (const result of results) secrets.push({ serial: result.serial, secret: result.enrollmentSecret });
     }
-    const csrs = secrets.map((device) => ({ ...device, csr: makeCsr(device.serial).toString('base64') }));
+    const csrs = secrets.map((device) => ({ ...device, csr: makeCsr(device.serial).der.toString('base64') }));
     const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
     const statusUrl = server.output().match(/status \(CRL, OCSP\): +(http:\/\/\S+)/)?.[1] ?? '';
     const setup: Setup = {

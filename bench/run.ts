@@ -1,6 +1,7 @@
 // `npm run bench [-- PREFIX...]`: runs the benchmarks whose name starts with a given prefix (all
 // without one) and prints one JSON object per line: name, value, unit, and where a benchmark has
 // one, the same-run baseline and their ratio.
+import { attestationBenchmarks } from './attestation.ts';
 import { identityBenchmarks } from './identity.ts';
 import { keystoreBenchmarks } from './keystore.ts';
 import { ledgerBenchmarks } from './ledger.ts';
@@ -16,7 +17,12 @@ export interface Benchmark {
   }>;
 }
 
-const all: Benchmark[] = [...ledgerBenchmarks, ...keystoreBenchmarks, ...identityBenchmarks];
+const all: Benchmark[] = [
+  ...ledgerBenchmarks,
+  ...keystoreBenchmarks,
+  ...identityBenchmarks,
+  ...attestationBenchmarks,
+];
 const prefixes = process.argv.slice(2);
 const chosen = all.filter(
   (benchmark) => prefixes.length === 0 || prefixes.some((prefix) => benchmark.name.startsWith(prefix)),

@@ -1,6 +1,7 @@
+import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AccessService } from '../access/index.ts';
-import { AttestationNonces, defaultNonceSeconds } from '../attestation/index.ts';
+import { Attestation, defaultNonceSeconds } from '../attestation/index.ts';
 import {
   VigilError,
   ed25519SignerFromPem,
@@ -22,6 +23,7 @@ import {
 import { Ledger } from '../ledger/index.ts';
 import { ProductService } from '../products/index.ts';
 import { Store } from '../store/index.ts';
+import { version } from './version.ts';
 
 /** Every service of one installation, wired together over one store. */
 export interface Platform {
@@ -33,7 +35,7 @@ export interface Platform {
   access: AccessService;
   products: ProductService;
   identity: Identity;
-  attestation: { nonces: AttestationNonces };
+  attestation: Attestation;
   close(): Promise<void>;
 }
 
@@ -71,10 +73,9 @@ export function wireServices(options: {
   // CA keys live where VIGIL_KEYSTORE says; TLS and OCSP keys are always software keys.
   const keystoreConfig = keystoreConfigFromEnvironment({ store, masterKeyPath: files.masterKey, clock });
   const keystore = openKeystore(keystoreConfig);
+  const masterKey = loadMasterKey(files.masterKey);
   const softwareKeystore =
-    keystore instanceof SoftwareKeystore
-      ? keystore
-      : new SoftwareKeystore({ store, masterKey: loadMasterKey(files.masterKey), clock });
+    keystore instanceof SoftwareKeystore ? keystore : new SoftwareKeystore({ store, masterKey, clock });
   const identity = new Identity({
     store,
     ledger,
@@ -92,14 +93,19 @@ export function wireServices(options: {
     access: new AccessService({ store, ledger, clock }),
     products: new ProductService({ store, ledger, clock }),
     identity,
-    attestation: {
-      nonces: new AttestationNonces({
-        store,
-        ledger,
-        clock,
-        lifetimeSeconds: Number(process.env.VIGIL_ATTESTATION_NONCE_SECONDS ?? defaultNonceSeconds),
-      }),
-    },
+    attestation: new Attestation({
+      store,
+      ledger,
+      clock,
+      identity,
+      softwareKeystore,
+      // Every process derives the same nonce MAC key, so any of them can check any nonce.
+      nonceKey: Buffer.from(
+        hkdfSync('sha256', masterKey, Buffer.alloc(0), 'vigil attestation nonce MAC', 32),
+      ),
+      nonceSeconds: Number(process.env.VIGIL_ATTESTATION_NONCE_SECONDS ?? defaultNonceSeconds),
+      build: version,
+    }),
     async close() {
       await keystore.close();
       if (softwareKeystore !== keystore) await softwareKeystore.close();

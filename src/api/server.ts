@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -16,14 +17,16 @@ import {
   identityRoutes,
   statusRoutes,
 } from '../identity/index.ts';
-import { attestationDeviceRoutes } from '../attestation/index.ts';
+import { attestationDeviceRoutes, attestationRoutes } from '../attestation/index.ts';
 import { ledgerRoutes } from '../ledger/index.ts';
 import { productRoutes } from '../products/index.ts';
 import { registerMetrics } from './metrics.ts';
 import type { Platform } from './platform.ts';
 import { problem, problemOf, routeNotFound } from './problem.ts';
 
-export const version = '0.1.0';
+import { version } from './version.ts';
+
+export { version };
 /** Admin API bodies are small JSON documents; anything bigger is refused with 413. */
 export const adminBodyLimit = 256 * 1024;
 
@@ -133,6 +136,10 @@ export async function buildAdminServer(
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       tags: [
         { name: 'platform', description: 'Health, metrics, documentation' },
+        {
+          name: 'attestation',
+          description: 'Evidence appraisal (RATS), reference values, policies, EAR results and keys',
+        },
         { name: 'access', description: 'Principals, roles, API tokens, least-privilege review' },
         { name: 'products', description: 'Products, regimes, support periods, lifecycle owners' },
         { name: 'ledger', description: 'The tamper-evident ledger: entries, proofs, checkpoints, tiles' },
@@ -177,6 +184,7 @@ export async function buildAdminServer(
   await app.register(productRoutes(platform.products));
   await app.register(ledgerRoutes(platform.ledger));
   await app.register(identityRoutes(platform.identity, platform.products));
+  await app.register(attestationRoutes(platform.attestation));
   return app;
 }
 
@@ -253,6 +261,14 @@ export async function buildDeviceServer(
     },
     clientErrorHandler: deviceClientError,
   });
+  // A client certificate is read once per connection: no renegotiation may swap it mid-connection.
+  app.server.on('secureConnection', (socket: TLSSocket) => socket.disableRenegotiation());
+  // Device JSON bodies are validated as strictly as admin ones: unknown fields refused, no coercion.
+  const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false, useDefaults: true });
+  const textAjv = makeAjv({ coerceTypes: true, removeAdditional: false, useDefaults: true });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema),
+  );
   app.setErrorHandler((error, _request, reply) => {
     const problem = problemOf(error);
     return reply.code(problem.status).type('application/problem+json').send(problem);
@@ -265,7 +281,7 @@ export async function buildDeviceServer(
     await platform.store.db.selectFrom('meta').select('key').limit(1).execute();
     return { status: 'ok', version, endpoint: 'device' };
   });
-  await app.register(attestationDeviceRoutes(platform.attestation.nonces));
+  await app.register(attestationDeviceRoutes(platform.attestation));
   await app.register(
     deviceRoutes({
       authorities: platform.identity.authorities,

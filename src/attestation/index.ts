@@ -1,4 +1,18 @@
 export { AttestationNonces, defaultNonceSeconds, type IssuedNonce } from './nonces.ts';
+export { Attestation, type AttestationOptions } from './attestation.ts';
 export { attestationDeviceRoutes } from './device-routes.ts';
+export { attestationRoutes } from './routes.ts';
+export { attestationCommands } from './commands.ts';
+export {
+  appraise,
+  defaultPolicy,
+  statusOf,
+  type AppraisalPolicy,
+  type ReferenceValues,
+} from './appraisal.ts';
+export { evidenceFormats, type EvidenceFormat } from './formats.ts';
+export { earProfile, verifierVersion } from './ear.ts';
+export type { AttestationRecord, ReappraisalResult } from './service.ts';
+export type { AttestationKey } from './keys.ts';
 export * as tpm from './tpm/index.ts';
 export * as dice from './dice/index.ts';

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { accessCommands } from '../access/index.ts';
+import { agentCommands } from '../agent/index.ts';
 import {
   statusBaseUrl,
   initInstallation,
@@ -9,6 +10,7 @@ import {
   startServer,
   version,
 } from '../api/index.ts';
+import { attestationCommands } from '../attestation/index.ts';
 import { identityCommands } from '../identity/index.ts';
 import { isVigilError, parseListenAddress, type CommandContext, type Progress } from '../core/index.ts';
 import { ledgerCommands } from '../ledger/index.ts';
@@ -168,8 +170,10 @@ export function buildProgram(): Command {
   for (const command of [
     ...productCommands(context),
     ...identityCommands(context),
+    ...attestationCommands(context),
     ...accessCommands(context),
     ...ledgerCommands(context),
+    ...agentCommands(context),
   ]) {
     program.addCommand(command);
   }

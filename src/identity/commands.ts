@@ -362,6 +362,34 @@ export function identityCommands(context: CommandContext): Command[] {
         deviceLine,
       );
     });
+  for (const [name, description, path] of [
+    [
+      'quarantine',
+      'quarantine a device: the device endpoint then serves it only attestation and update routes',
+      'quarantine',
+    ],
+    ['release', 'release a device from quarantine', 'quarantine/release'],
+  ] as const) {
+    context
+      .withClientOptions(
+        device
+          .command(name)
+          .description(description)
+          .argument('<id>', 'device id')
+          .requiredOption('--reason <text>', 'why (recorded in the ledger)'),
+      )
+      .action(async (id: string, options: { reason: string }, command: Command) => {
+        context.print(
+          command,
+          await context
+            .client(command)
+            .request<DeviceView>('POST', `/api/v1/devices/${encodeURIComponent(id)}/${path}`, {
+              reason: options.reason,
+            }),
+          deviceLine,
+        );
+      });
+  }
   const wipeOptions = (command: Command, required: boolean): Command => {
     const option = required ? command.requiredOption.bind(command) : command.option.bind(command);
     option('--confirmed-by <who>', 'who confirms the wipe: device or operator');

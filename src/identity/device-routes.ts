@@ -15,19 +15,29 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Device routes: 'certificate' needs a valid device certificate in TLS; 'open' needs none. */
     device?: 'certificate' | 'open';
+    /** 'allowed' on the routes a quarantined device may still use (attestation and updates). */
+    quarantine?: 'allowed';
   }
   interface FastifyRequest {
     device?: Awaited<ReturnType<EnrollmentService['authenticateCertificate']>>;
   }
 }
 
+/** Client certificates per TLS connection: read once, however many requests the connection carries. */
+const peerCertificates = new WeakMap<TLSSocket, { der: Buffer } | undefined>();
+
 /** The DER of the TLS client certificate, if the peer sent one (the handshake proved it holds the key). */
 export function peerCertificate(request: FastifyRequest): { der: Buffer } | undefined {
   const socket = request.raw.socket as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  if (peerCertificates.has(socket)) return peerCertificates.get(socket);
   const peer = socket.getPeerCertificate(false);
-  if (peer === null || peer === undefined || !('raw' in peer) || peer.raw === undefined) return undefined;
-  return { der: peer.raw };
+  const found =
+    peer === null || peer === undefined || !('raw' in peer) || peer.raw === undefined
+      ? undefined
+      : { der: peer.raw };
+  peerCertificates.set(socket, found);
+  return found;
 }
 
 /**
@@ -47,7 +57,15 @@ export function deviceAuthenticationHook(enrollment: EnrollmentService) {
         'this route needs a device certificate in TLS',
       );
     }
-    request.device = await enrollment.authenticateCertificate(peer.der);
+    const device = await enrollment.authenticateCertificate(peer.der);
+    if (device.device.quarantined_at !== null && request.routeOptions.config.quarantine !== 'allowed') {
+      throw new VigilError(
+        'DEVICE_QUARANTINED',
+        'forbidden',
+        'the device is in quarantine: only attestation and update routes are served until it is released',
+      );
+    }
+    request.device = device;
   };
 }
 

@@ -1,6 +1,6 @@
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
-import type { Actor, Ledger } from '../ledger/index.ts';
+import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { DevicesTable, Queryable, Store } from '../store/index.ts';
 import type { IdentityProfiles } from './profile-store.ts';
 import type { Revocations, RevocationReason } from './revocation.ts';
@@ -20,7 +20,21 @@ export interface Device {
   revocationReason: string | null;
   decommissionedAt: string | null;
   wipeConfirmation: WipeConfirmation | null;
+  /** The latest attestation appraisal (RFC 9334 Verifier result); null until the device attests. */
+  trust: DeviceTrust | null;
+  /** Set while the device endpoint serves this device only attestation and update routes. */
+  quarantine: { at: string; reason: string } | null;
 }
+
+export interface DeviceTrust {
+  status: 'affirming' | 'warning' | 'contraindicated' | 'none';
+  appraisedAt: string;
+  secureBoot: 'enabled' | 'disabled' | 'unknown';
+  measuredRelease: string | null;
+  attestationId: string;
+}
+
+export type TrustStatus = DeviceTrust['status'];
 
 export interface WipeConfirmation {
   confirmedBy: 'device' | 'operator';
@@ -72,6 +86,21 @@ export function toDevice(row: DevicesTable): Device {
     decommissionedAt: row.decommissioned_at,
     wipeConfirmation:
       row.wipe_confirmation === null ? null : (JSON.parse(row.wipe_confirmation) as WipeConfirmation),
+    trust:
+      row.trust_status === null ||
+      row.trust_appraised_at === null ||
+      row.trust_attestation_id === null ||
+      row.trust_secure_boot === null
+        ? null
+        : {
+            status: row.trust_status,
+            appraisedAt: row.trust_appraised_at,
+            secureBoot: row.trust_secure_boot,
+            measuredRelease: row.trust_release,
+            attestationId: row.trust_attestation_id,
+          },
+    quarantine:
+      row.quarantined_at === null ? null : { at: row.quarantined_at, reason: row.quarantine_reason ?? '' },
   };
 }
 
@@ -259,6 +288,13 @@ export class DeviceService {
         revocation_reason: null,
         decommissioned_at: null,
         wipe_confirmation: null,
+        trust_status: null,
+        trust_appraised_at: null,
+        trust_secure_boot: null,
+        trust_release: null,
+        trust_attestation_id: null,
+        quarantined_at: null,
+        quarantine_reason: null,
       };
       if (registration.bootstrap.method === 'secret') {
         const days =
@@ -315,6 +351,8 @@ export class DeviceService {
     cursor?: string | undefined;
     productId?: string | undefined;
     status?: DeviceStatus | undefined;
+    trust?: TrustStatus | 'unattested' | undefined;
+    quarantined?: boolean | undefined;
   }): Promise<{
     devices: Device[];
     nextCursor: string | null;
@@ -327,6 +365,10 @@ export class DeviceService {
     if (options.cursor !== undefined) query = query.where('id', '>', options.cursor);
     if (options.productId !== undefined) query = query.where('product_id', '=', options.productId);
     if (options.status !== undefined) query = query.where('status', '=', options.status);
+    if (options.trust === 'unattested') query = query.where('trust_status', 'is', null);
+    else if (options.trust !== undefined) query = query.where('trust_status', '=', options.trust);
+    if (options.quarantined !== undefined)
+      query = query.where('quarantined_at', options.quarantined ? 'is not' : 'is', null);
     const rows = await query.execute();
     const page = rows.slice(0, options.limit);
     return {
@@ -398,7 +440,9 @@ export class DeviceService {
     id: string,
     wipe: (Omit<WipeConfirmation, 'at'> & { at?: string | undefined }) | undefined,
   ): Promise<Device> {
-    const confirmation = wipe === undefined ? null : this.confirmation(wipe);
+    // One instant for the retirement and the wipe it confirms, so the two never disagree by a tick.
+    const now = toRfc3339(this.clock.now());
+    const confirmation = wipe === undefined ? null : this.confirmation(wipe, now);
     const revoked = await this.ledger.transact(actor, async (tx, record) => {
       const row = await this.requireRow(tx, id);
       if (row.status === 'decommissioned') {
@@ -417,7 +461,7 @@ export class DeviceService {
         .updateTable('devices')
         .set({
           status: 'decommissioned',
-          decommissioned_at: toRfc3339(this.clock.now()),
+          decommissioned_at: now,
           wipe_confirmation: confirmation === null ? null : JSON.stringify(confirmation),
         })
         .where('id', '=', id)
@@ -470,8 +514,92 @@ export class DeviceService {
     return this.get(id);
   }
 
-  private confirmation(wipe: Omit<WipeConfirmation, 'at'> & { at?: string | undefined }): WipeConfirmation {
-    return { ...wipe, at: wipe.at ?? toRfc3339(this.clock.now()) };
+  /**
+   * Records the latest appraisal of a device, inside the caller's transaction (attestation writes
+   * it with the attestation record, so the two never disagree).
+   */
+  async recordTrust(tx: Queryable, id: string, trust: DeviceTrust): Promise<void> {
+    await tx
+      .updateTable('devices')
+      .set({
+        trust_status: trust.status,
+        trust_appraised_at: trust.appraisedAt,
+        trust_secure_boot: trust.secureBoot,
+        trust_release: trust.measuredRelease,
+        trust_attestation_id: trust.attestationId,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Quarantines a device: the device endpoint then serves it only attestation and update routes.
+   * Inside the caller's transaction; returns false when it already was quarantined.
+   */
+  async quarantineInTransaction(
+    tx: Queryable,
+    record: (event: LedgerEvent) => void,
+    id: string,
+    reason: string,
+  ): Promise<boolean> {
+    const row = await this.requireRow(tx, id);
+    if (row.quarantined_at !== null) return false;
+    if (row.status === 'decommissioned')
+      throw new VigilError(
+        'IDENTITY_DEVICE_DECOMMISSIONED',
+        'conflict',
+        'a decommissioned device cannot be quarantined',
+      );
+    await tx
+      .updateTable('devices')
+      .set({ quarantined_at: toRfc3339(this.clock.now()), quarantine_reason: reason })
+      .where('id', '=', id)
+      .execute();
+    record({ type: 'device.quarantined', subject: id, details: { serial: row.serial, reason } });
+    return true;
+  }
+
+  async quarantine(actor: Actor, id: string, reason: string): Promise<Device> {
+    await this.ledger.transact(actor, async (tx, record) => {
+      if (!(await this.quarantineInTransaction(tx, record, id, reason)))
+        throw new VigilError(
+          'IDENTITY_DEVICE_QUARANTINED',
+          'conflict',
+          'the device is already in quarantine',
+        );
+    });
+    return this.get(id);
+  }
+
+  /** Lets a quarantined device use every device route again. */
+  async releaseQuarantine(actor: Actor, id: string, reason: string): Promise<Device> {
+    await this.ledger.transact(actor, async (tx, record) => {
+      const row = await this.requireRow(tx, id);
+      if (row.quarantined_at === null)
+        throw new VigilError(
+          'IDENTITY_DEVICE_NOT_QUARANTINED',
+          'conflict',
+          'the device is not in quarantine',
+        );
+      await tx
+        .updateTable('devices')
+        .set({ quarantined_at: null, quarantine_reason: null })
+        .where('id', '=', id)
+        .execute();
+      record({
+        type: 'device.quarantine-released',
+        subject: id,
+        details: { serial: row.serial, reason, quarantinedAt: row.quarantined_at },
+      });
+    });
+    return this.get(id);
+  }
+
+  private confirmation(
+    wipe: Omit<WipeConfirmation, 'at'> & { at?: string | undefined },
+    now = toRfc3339(this.clock.now()),
+  ): WipeConfirmation {
+    return { ...wipe, at: wipe.at ?? now };
   }
 
   async requireRow(db: Queryable, id: string): Promise<DevicesTable> {

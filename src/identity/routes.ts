@@ -38,6 +38,13 @@ const Registration = Type.Object(
   { additionalProperties: false },
 );
 
+const TrustStatus = Type.Union([
+  Type.Literal('affirming'),
+  Type.Literal('warning'),
+  Type.Literal('contraindicated'),
+  Type.Literal('none'),
+]);
+
 const Device = Type.Object({
   id: Type.String(),
   serial: Type.String(),
@@ -56,7 +63,29 @@ const Device = Type.Object({
   revocationReason: Type.Union([Type.String(), Type.Null()]),
   decommissionedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   wipeConfirmation: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+  trust: Type.Union(
+    [
+      Type.Object({
+        status: TrustStatus,
+        appraisedAt: Type.String({ format: 'date-time' }),
+        secureBoot: Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('unknown')]),
+        measuredRelease: Type.Union([Type.String(), Type.Null()]),
+        attestationId: Type.String(),
+      }),
+      Type.Null(),
+    ],
+    { description: 'The latest attestation appraisal; null until the device attests' },
+  ),
+  quarantine: Type.Union([
+    Type.Object({ at: Type.String({ format: 'date-time' }), reason: Type.String() }),
+    Type.Null(),
+  ]),
 });
+
+const QuarantineBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false },
+);
 
 const WipeConfirmation = Type.Object(
   {
@@ -272,6 +301,12 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
                   Type.Literal('decommissioned'),
                 ]),
               ),
+              trust: Type.Optional(
+                Type.Union([TrustStatus, Type.Literal('unattested')], {
+                  description: 'Only devices whose latest appraisal has this status (or none yet)',
+                }),
+              ),
+              quarantined: Type.Optional(Type.Boolean()),
             },
             { additionalProperties: false },
           ),
@@ -289,6 +324,8 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
           cursor: request.query.cursor,
           productId: request.query.productId,
           status: request.query.status,
+          trust: request.query.trust,
+          quarantined: request.query.quarantined,
         }),
     );
 
@@ -346,6 +383,41 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
       },
       async (request) =>
         devices.decommission(actorOf(callerOf(request)), request.params.id, request.body.wipeConfirmation),
+    );
+
+    app.post(
+      '/api/v1/devices/:id/quarantine',
+      {
+        config: { scope: 'devices:admin' },
+        schema: {
+          tags: ['identity'],
+          summary:
+            'Quarantine a device: the device endpoint then serves it only attestation and update routes',
+          security: bearerSecurity,
+          params: IdParams,
+          body: QuarantineBody,
+          response: withErrors({ 200: Device }),
+        },
+      },
+      async (request) =>
+        devices.quarantine(actorOf(callerOf(request)), request.params.id, request.body.reason),
+    );
+
+    app.post(
+      '/api/v1/devices/:id/quarantine/release',
+      {
+        config: { scope: 'devices:admin' },
+        schema: {
+          tags: ['identity'],
+          summary: 'Release a device from quarantine',
+          security: bearerSecurity,
+          params: IdParams,
+          body: QuarantineBody,
+          response: withErrors({ 200: Device }),
+        },
+      },
+      async (request) =>
+        devices.releaseQuarantine(actorOf(callerOf(request)), request.params.id, request.body.reason),
     );
 
     app.post(

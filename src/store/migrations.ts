@@ -265,6 +265,138 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0004_attestation': {
+      async up(db: AnyDb) {
+        // Nonces are now issued statelessly (MAC'd); only spent ones are stored, with the appraisal.
+        await db.schema.dropTable('attestation_nonces').execute();
+        await db.schema
+          .createTable('attestation_spent_nonces')
+          .addColumn('nonce', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('attestation_spent_nonces_expiry')
+          .on('attestation_spent_nonces')
+          .column('expires_at')
+          .execute();
+        // Attestation keys bound to a device: TPM AKs (activated against the EK, or registered at
+        // the factory) and DICE DeviceIDs. Rows are never deleted, so old evidence stays checkable.
+        await db.schema
+          .createTable('attestation_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('public_key', sql.raw(binary), (c) => c.notNull())
+          .addColumn('tpm_public', sql.raw(binary))
+          .addColumn('tpm_name', 'text')
+          .addColumn('ek_public', sql.raw(binary))
+          .addColumn('certificate', sql.raw(binary))
+          .addColumn('bound_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('attestation_keys_device')
+          .on('attestation_keys')
+          .columns(['device_id', 'kind'])
+          .execute();
+        await db.schema
+          .createTable('attestation_credential_challenges')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('ak_public', sql.raw(binary), (c) => c.notNull())
+          .addColumn('ek_public', sql.raw(binary), (c) => c.notNull())
+          .addColumn('secret_hash', sql.raw(binary), (c) => c.notNull())
+          .addColumn('issued_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .execute();
+        await db.schema
+          .createTable('attestation_reference_values')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('hardware_revision', 'text', (c) => c.notNull())
+          .addColumn('release', 'text', (c) => c.notNull()) // '' when not tied to a release
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('attestation_reference_values_version', [
+            'product_id',
+            'hardware_revision',
+            'release',
+            'version',
+          ])
+          .execute();
+        await db.schema
+          .createTable('attestation_policies')
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('attestation_policies_pk', ['product_id', 'version'])
+          .execute();
+        // Event logs are content-addressed: a fleet booting one firmware shares one stored log.
+        await db.schema
+          .createTable('attestation_event_logs')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('content', sql.raw(binary), (c) => c.notNull())
+          .addColumn('first_seen_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('attestations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull().references('attestation_keys.id'))
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('evidence', 'text', (c) => c.notNull())
+          .addColumn('evidence_digest', 'text', (c) => c.notNull())
+          .addColumn('event_log_digest', 'text', (c) => c.references('attestation_event_logs.digest'))
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('verifier_version', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('reference_values', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('secure_boot', 'text', (c) => c.notNull())
+          .addColumn('measured_release', 'text')
+          .addColumn('trust_vector', 'text', (c) => c.notNull())
+          .addColumn('appraisal', 'text', (c) => c.notNull())
+          .addColumn('reset_count', sql.raw(bigint))
+          .addColumn('restart_count', sql.raw(bigint))
+          .addColumn('ear', 'text', (c) => c.notNull())
+          .addColumn('record_digest', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('attestations_device')
+          .on('attestations')
+          .columns(['device_id', 'id'])
+          .execute();
+        await db.schema
+          .createTable('attestation_signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('algorithm', 'text', (c) => c.notNull())
+          .addColumn('public_key', sql.raw(binary), (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .execute();
+        // The device's trust state and quarantine, shown on the device and fleet APIs.
+        for (const column of [
+          'trust_status',
+          'trust_appraised_at',
+          'trust_secure_boot',
+          'trust_release',
+          'trust_attestation_id',
+          'quarantined_at',
+          'quarantine_reason',
+        ]) {
+          await db.schema.alterTable('devices').addColumn(column, 'text').execute();
+        }
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

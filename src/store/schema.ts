@@ -23,7 +23,14 @@ export interface Database {
   certificates: CertificatesTable;
   crls: CrlsTable;
   change_counters: ChangeCountersTable;
-  attestation_nonces: AttestationNoncesTable;
+  attestation_spent_nonces: AttestationSpentNoncesTable;
+  attestation_keys: AttestationKeysTable;
+  attestation_credential_challenges: AttestationCredentialChallengesTable;
+  attestation_reference_values: AttestationReferenceValuesTable;
+  attestation_policies: AttestationPoliciesTable;
+  attestation_event_logs: AttestationEventLogsTable;
+  attestations: AttestationsTable;
+  attestation_signing_keys: AttestationSigningKeysTable;
 }
 
 export interface MetaTable {
@@ -166,6 +173,13 @@ export interface DevicesTable {
   revocation_reason: string | null;
   decommissioned_at: string | null;
   wipe_confirmation: string | null; // JSON
+  trust_status: 'affirming' | 'warning' | 'contraindicated' | 'none' | null;
+  trust_appraised_at: string | null;
+  trust_secure_boot: 'enabled' | 'disabled' | 'unknown' | null;
+  trust_release: string | null;
+  trust_attestation_id: string | null;
+  quarantined_at: string | null;
+  quarantine_reason: string | null;
 }
 
 export interface CertificatesTable {
@@ -201,10 +215,91 @@ export interface ChangeCountersTable {
 }
 
 /** Single-use attestation nonces, bound to the device that asked for them. */
-export interface AttestationNoncesTable {
+export interface AttestationSpentNoncesTable {
   nonce: string; // hex
   device_id: string;
+  expires_at: string;
+  used_at: string;
+}
+
+export interface AttestationKeysTable {
+  id: string;
+  device_id: string;
+  kind: 'tpm2' | 'dice';
+  method: 'activate-credential' | 'factory';
+  public_key: Buffer; // SubjectPublicKeyInfo DER (TPM AK, or the DICE DeviceID's key)
+  tpm_public: Buffer | null; // TPMT_PUBLIC of the AK
+  tpm_name: string | null; // hex TPM name of the AK
+  ek_public: Buffer | null; // TPMT_PUBLIC of the EK it was activated against
+  certificate: Buffer | null; // DER of the DICE DeviceID certificate
+  bound_at: string;
+  retired_at: string | null;
+}
+
+export interface AttestationCredentialChallengesTable {
+  id: string;
+  device_id: string;
+  ak_public: Buffer; // TPMT_PUBLIC
+  ek_public: Buffer; // TPMT_PUBLIC
+  secret_hash: Buffer; // SHA-256 of the credential
   issued_at: string;
   expires_at: string;
   used_at: string | null;
+}
+
+export interface AttestationReferenceValuesTable {
+  id: string;
+  product_id: string;
+  hardware_revision: string;
+  release: string; // '' when not tied to a release
+  version: number;
+  document: string; // JSON
+  source: 'upload' | 'event-log';
+  created_at: string;
+}
+
+export interface AttestationPoliciesTable {
+  product_id: string;
+  version: number;
+  document: string; // JSON
+  created_at: string;
+}
+
+export interface AttestationEventLogsTable {
+  digest: string; // SHA-256 hex of the content
+  content: Buffer;
+  first_seen_at: string;
+}
+
+export interface AttestationsTable {
+  id: string;
+  device_id: string;
+  format: string;
+  key_id: string;
+  nonce: string; // hex
+  evidence: string; // canonical JSON of the submitted evidence, the event log replaced by sha256:<hex>
+  evidence_digest: string; // SHA-256 hex of `evidence` (which commits to the log through its digest)
+  event_log_digest: string | null;
+  received_at: string;
+  verifier_version: string;
+  policy: string; // JSON {id, version}
+  reference_values: string; // JSON [{id, release, version}]
+  status: 'affirming' | 'warning' | 'contraindicated' | 'none';
+  secure_boot: 'enabled' | 'disabled' | 'unknown';
+  measured_release: string | null;
+  trust_vector: string; // JSON
+  appraisal: string; // JSON: the checks and what they found
+  reset_count: number | null;
+  restart_count: number | null;
+  ear: string; // compact JWS
+  record_digest: string; // SHA-256 hex of the canonical record, as the ledger holds it
+}
+
+export interface AttestationSigningKeysTable {
+  kid: string; // RFC 7638 thumbprint
+  key_id: string; // keystore key id
+  algorithm: string;
+  public_key: Buffer; // SubjectPublicKeyInfo DER
+  created_at: string;
+  retired_at: string | null;
 }

@@ -658,6 +658,13 @@ const operations: Record<string, Operation> = {
     ...pageQueryCases('/api/v1/devices'),
     { name: 'status unknown', url: '/api/v1/devices?status=lost', status: 400, code: INVALID },
     { name: 'product not a uuid', url: '/api/v1/devices?productId=pump', status: 400, code: INVALID },
+    { name: 'trust unknown', url: '/api/v1/devices?trust=fine', status: 400, code: INVALID },
+    {
+      name: 'quarantined not a boolean',
+      url: '/api/v1/devices?quarantined=maybe',
+      status: 400,
+      code: INVALID,
+    },
   ],
   'GET /api/v1/devices/{id}': (f) => [
     ...badIdCases((id) => `/api/v1/devices/${id}`),
@@ -740,6 +747,235 @@ const operations: Record<string, Operation> = {
       }),
     ];
   },
+  'POST /api/v1/devices/{id}/quarantine': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/quarantine`;
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/quarantine`).map((c) => ({ ...c, json: { reason: 'x' } })),
+      {
+        name: 'unknown device',
+        url: `/api/v1/devices/${unknownId}/quarantine`,
+        json: { reason: 'suspect' },
+        status: 404,
+        code: 'IDENTITY_DEVICE_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no reason': {},
+        'empty reason': { reason: '' },
+        'reason too long': { reason: 'r'.repeat(501) },
+        'unknown field': { reason: 'x', until: 'tomorrow' },
+      }),
+    ];
+  },
+  'POST /api/v1/devices/{id}/quarantine/release': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/quarantine/release`;
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/quarantine/release`).map((c) => ({
+        ...c,
+        json: { reason: 'x' },
+      })),
+      {
+        name: 'device not in quarantine',
+        url,
+        json: { reason: 'cleared' },
+        status: 409,
+        code: 'IDENTITY_DEVICE_NOT_QUARANTINED',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, { 'no reason': {}, 'reason as number': { reason: 1 } }),
+    ];
+  },
+  'GET /api/v1/devices/{id}/attestations': (f) => [
+    ...badIdCases((id) => `/api/v1/devices/${id}/attestations`),
+    {
+      name: 'unknown device',
+      url: `/api/v1/devices/${unknownId}/attestations`,
+      status: 404,
+      code: 'IDENTITY_DEVICE_NOT_FOUND',
+    },
+    ...pageQueryCases(`/api/v1/devices/${f.deviceId}/attestations`),
+  ],
+  'GET /api/v1/attestations/{id}': () => [
+    ...badIdCases((id) => `/api/v1/attestations/${id}`),
+    {
+      name: 'unknown attestation',
+      url: `/api/v1/attestations/${unknownId}`,
+      status: 404,
+      code: 'ATTESTATION_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/attestations/${unknownId}`),
+  ],
+  'POST /api/v1/attestations/{id}/reappraise': () => [
+    ...badIdCases((id) => `/api/v1/attestations/${id}/reappraise`),
+    {
+      name: 'unknown attestation',
+      url: `/api/v1/attestations/${unknownId}/reappraise`,
+      status: 404,
+      code: 'ATTESTATION_NOT_FOUND',
+    },
+    ...noBodyCases(`/api/v1/attestations/${unknownId}/reappraise`),
+  ],
+  'GET /api/v1/attestation/ear-keys': () => [unknownQueryCase('/api/v1/attestation/ear-keys')],
+  'POST /api/v1/devices/{id}/attestation-keys': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/attestation-keys`;
+    const notAnAk = { kind: 'tpm2', akPublic: Buffer.from('not a public area').toString('base64') };
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/attestation-keys`).map((c) => ({ ...c, json: notAnAk })),
+      {
+        name: 'unknown device',
+        url: `/api/v1/devices/${unknownId}/attestation-keys`,
+        json: {
+          kind: 'dice',
+          deviceIdCertificate: `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`,
+        },
+        status: [400, 404],
+        code: ['ATTESTATION_DEVICE_ID_INVALID', 'IDENTITY_DEVICE_NOT_FOUND'],
+      },
+      {
+        name: 'AK bytes that are no TPM2B_PUBLIC',
+        url,
+        json: notAnAk,
+        status: 400,
+        code: 'ATTESTATION_TPM_PUBLIC_MALFORMED',
+      },
+      {
+        name: 'DeviceID that is no certificate',
+        url,
+        json: {
+          kind: 'dice',
+          deviceIdCertificate: `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`,
+        },
+        status: 400,
+        code: 'ATTESTATION_DEVICE_ID_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no kind': { akPublic: 'AAAA' },
+        'unknown kind': { kind: 'psa', akPublic: 'AAAA' },
+        'AK not base64': { kind: 'tpm2', akPublic: '!!!!' },
+        'DeviceID not PEM': { kind: 'dice', deviceIdCertificate: 'x'.repeat(60) },
+        'both kinds at once': { kind: 'tpm2', akPublic: 'AAAA', deviceIdCertificate: 'x' },
+      }),
+    ];
+  },
+  'GET /api/v1/devices/{id}/attestation-keys': () => [
+    ...badIdCases((id) => `/api/v1/devices/${id}/attestation-keys`),
+    {
+      name: 'unknown device',
+      url: `/api/v1/devices/${unknownId}/attestation-keys`,
+      status: 404,
+      code: 'IDENTITY_DEVICE_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/devices/${unknownId}/attestation-keys`),
+  ],
+  'POST /api/v1/attestation/reference-values': (f) => {
+    const url = '/api/v1/attestation/reference-values';
+    const values = { components: [], secureBootRequired: true };
+    const component = { kind: 'tpm-event', pcr: 0, digests: { sha256: 'ab'.repeat(32) } };
+    const valid = { productId: f.productId, hardwareRevision: 'rev-a', values };
+    return [
+      {
+        name: 'unknown product',
+        url,
+        json: { ...valid, productId: unknownId },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no values': { productId: f.productId, hardwareRevision: 'rev-a' },
+        'product not a uuid': { ...valid, productId: 'pump' },
+        'empty hardware revision': { ...valid, hardwareRevision: '' },
+        'secureBootRequired missing': { ...valid, values: { components: [] } },
+        'PCR out of range': { ...valid, values: { ...values, components: [{ ...component, pcr: 24 }] } },
+        'digest not hex': {
+          ...valid,
+          values: { ...values, components: [{ ...component, digests: { sha256: 'zz' } }] },
+        },
+        'digest upper-case': {
+          ...valid,
+          values: { ...values, components: [{ ...component, digests: { sha256: 'AB'.repeat(32) } }] },
+        },
+        'unknown digest algorithm': {
+          ...valid,
+          values: { ...values, components: [{ ...component, digests: { md5: 'ab'.repeat(16) } }] },
+        },
+        'no digests': { ...valid, values: { ...values, components: [{ ...component, digests: {} }] } },
+        'unknown component kind': {
+          ...valid,
+          values: { ...values, components: [{ ...component, kind: 'psa' }] },
+        },
+        'negative security version': { ...valid, values: { ...values, minimumSecurityVersion: -1 } },
+        'golden PCR values are not reference values': {
+          ...valid,
+          values: { ...values, pcrs: { 0: 'ab'.repeat(32) } },
+        },
+        'unknown source': { ...valid, source: 'guess' },
+      }),
+    ];
+  },
+  'GET /api/v1/attestation/reference-values': (f) => [
+    unknownQueryCase(`/api/v1/attestation/reference-values?productId=${f.productId}`),
+    { name: 'no product', url: '/api/v1/attestation/reference-values', status: 400, code: INVALID },
+    {
+      name: 'product not a uuid',
+      url: '/api/v1/attestation/reference-values?productId=pump',
+      status: 400,
+      code: INVALID,
+    },
+  ],
+  'POST /api/v1/attestation/policies': (f) => {
+    const url = '/api/v1/attestation/policies';
+    const policy = {
+      requiredClaims: ['secure-boot'],
+      secureBootDisabled: 'failure',
+      unrecognizedComponent: 'failure',
+      belowMinimumSecurityVersion: 'failure',
+      missingReferenceValues: 'failure',
+      quarantineOnContraindicated: false,
+    };
+    return [
+      {
+        name: 'unknown product',
+        url,
+        json: { productId: unknownId, policy },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no policy': { productId: f.productId },
+        'missing reference values may not pass': {
+          productId: f.productId,
+          policy: { ...policy, missingReferenceValues: 'ignore' },
+        },
+        'unknown required claim': {
+          productId: f.productId,
+          policy: { ...policy, requiredClaims: ['vibes'] },
+        },
+        'repeated required claim': {
+          productId: f.productId,
+          policy: { ...policy, requiredClaims: ['secure-boot', 'secure-boot'] },
+        },
+        'unknown outcome': { productId: f.productId, policy: { ...policy, unrecognizedComponent: 'shrug' } },
+        'missing rule': {
+          productId: f.productId,
+          policy: { ...policy, quarantineOnContraindicated: undefined },
+        },
+        'unknown rule': { productId: f.productId, policy: { ...policy, allowDebug: true } },
+      }),
+    ];
+  },
+  'GET /api/v1/attestation/policies': () => [
+    { name: 'no product', url: '/api/v1/attestation/policies', status: 400, code: INVALID },
+    {
+      name: 'unknown product',
+      url: `/api/v1/attestation/policies?productId=${unknownId}`,
+      status: 404,
+      code: 'PRODUCT_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/attestation/policies?productId=${unknownId}`),
+  ],
   'GET /api/v1/devices/{id}/identity': (f) => [
     ...badIdCases((id) => `/api/v1/devices/${id}/identity`),
     {
@@ -916,12 +1152,15 @@ describe('bad input is refused with problem+json and changes nothing', () => {
     });
   }
 
-  test('every write operation refuses a body over its limit (256 KiB; bulk registration 4 MiB) with 413 REQUEST_TOO_LARGE', async () => {
+  test('every write operation refuses a body over its limit (256 KiB; bulk registration and reference values 4 MiB) with 413 REQUEST_TOO_LARGE', async () => {
     const documented = await openApiOperations(t);
     const writes = documented.filter((operation) => !operation.startsWith('GET '));
     assert.ok(writes.length >= 9, writes.join(', '));
     // Bulk registration takes up to 1,000 devices with their IDevID chains: 4 MiB.
-    const limits: Record<string, number> = { 'POST /api/v1/devices/bulk': 4 * 1024 * 1024 };
+    const limits: Record<string, number> = {
+      'POST /api/v1/devices/bulk': 4 * 1024 * 1024,
+      'POST /api/v1/attestation/reference-values': 4 * 1024 * 1024,
+    };
     for (const operation of writes) {
       const limit = limits[operation] ?? 256 * 1024;
       const big = JSON.stringify({ name: 'x'.repeat(limit + 1) });
@@ -937,7 +1176,9 @@ describe('bad input is refused with problem+json and changes nothing', () => {
               ? f.productId
               : template.startsWith('/api/v1/devices')
                 ? f.deviceId
-                : f.principalId,
+                : template.startsWith('/api/v1/attestations')
+                  ? unknownId
+                  : f.principalId,
         )
         .replace('{serial}', '0abc')
         .replace('{role}', 'product-manager')

@@ -189,6 +189,30 @@ describe('fuzzing every write endpoint', () => {
       pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/wipe-confirmation`,
     },
+    'POST /api/v1/devices/{id}/quarantine': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/quarantine`,
+    },
+    'POST /api/v1/devices/{id}/quarantine/release': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/quarantine/release`,
+    },
+    'POST /api/v1/devices/{id}/attestation-keys': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/attestation-keys`,
+    },
+    'POST /api/v1/attestations/{id}/reappraise': {
+      pathArgs: () => fc.oneof(fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/attestations/${encodeURIComponent(id)}/reappraise`,
+    },
+    'POST /api/v1/attestation/reference-values': {
+      pathArgs: () => fc.constant(''),
+      url: () => '/api/v1/attestation/reference-values',
+    },
+    'POST /api/v1/attestation/policies': {
+      pathArgs: () => fc.constant(''),
+      url: () => '/api/v1/attestation/policies',
+    },
     'POST /api/v1/certificates/{serial}/revoke': {
       pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),
       url: (_fx, serial) => `/api/v1/certificates/${encodeURIComponent(serial)}/revoke`,

@@ -73,7 +73,26 @@ export async function snapshot(t: TestPlatform): Promise<string> {
       .orderBy('id')
       .execute(),
   ]);
-  return JSON.stringify({ ledger: await ledgerSize(t), products, principals, roleBindings, owners, tokens });
+  const [devices, attestationKeys, referenceValues, policies, attestations] = await Promise.all([
+    db.selectFrom('devices').selectAll().orderBy('id').execute(),
+    db.selectFrom('attestation_keys').selectAll().orderBy('id').execute(),
+    db.selectFrom('attestation_reference_values').selectAll().orderBy('id').execute(),
+    db.selectFrom('attestation_policies').selectAll().orderBy('product_id').orderBy('version').execute(),
+    db.selectFrom('attestations').select(['id', 'status']).orderBy('id').execute(),
+  ]);
+  return JSON.stringify({
+    ledger: await ledgerSize(t),
+    products,
+    principals,
+    roleBindings,
+    owners,
+    tokens,
+    devices,
+    attestationKeys,
+    referenceValues,
+    policies,
+    attestations,
+  });
 }
 
 /** The ledger leaves [start, end) as the JSON documents they hold, read through the API. */

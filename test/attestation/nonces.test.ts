@@ -47,7 +47,7 @@ for (const kind of kinds) {
 
     test('a nonce is spent exactly once by the device it was issued to', async () => {
       const { nonce, expiresAt } = await nonces.issue(deviceA);
-      assert.equal(nonce.length, 32);
+      assert.equal(nonce.length, 44);
       assert.ok(expiresAt > new Date().toISOString().slice(0, 19));
       const outcomes = await Promise.allSettled([
         nonces.consume(deviceA, nonce),
@@ -92,6 +92,7 @@ for (const kind of kinds) {
               store: t.platform.store,
               ledger: t.platform.ledger,
               clock: t.clock,
+              key: Buffer.alloc(32, 1),
               lifetimeSeconds,
             }),
           { code: 'CONFIG_INVALID' },
@@ -115,9 +116,58 @@ for (const kind of kinds) {
       const response = await t.device('POST', '/device/v1/attestation/nonce', { cert, key: keys.keyPem });
       assert.equal(response.status, 201, response.text);
       const nonce = Buffer.from(response.json.nonce, 'base64');
-      assert.equal(nonce.length, 32);
+      assert.equal(nonce.length, 44);
       await nonces.consume(id, nonce);
       await assert.rejects(nonces.consume(id, nonce), { code: 'ATTESTATION_NONCE_REUSED' });
+
+      // Quarantine: the device keeps its attestation routes and loses every other one.
+      const quarantined = await t.admin('POST', `/api/v1/devices/${id}/quarantine`, {
+        reason: 'suspect boot',
+      });
+      assert.equal(quarantined.status, 200, JSON.stringify(quarantined.json));
+      const whoami = await t.device('GET', '/device/v1/whoami', { cert, key: keys.keyPem });
+      assert.equal(whoami.status, 403);
+      assert.equal(whoami.json.code, 'DEVICE_QUARANTINED');
+      const reenroll = await t.device('POST', '/.well-known/est/simplereenroll', {
+        body: keys.csrBase64,
+        contentType: 'application/pkcs10',
+        cert,
+        key: keys.keyPem,
+      });
+      assert.equal(reenroll.status, 403, 'no renewal in quarantine');
+      const stillAttests = await t.device('POST', '/device/v1/attestation/nonce', { cert, key: keys.keyPem });
+      assert.equal(stillAttests.status, 201);
+      const twice = await t.admin('POST', `/api/v1/devices/${id}/quarantine`, { reason: 'again' });
+      assert.equal(twice.status, 409);
+      assert.equal(twice.json.code, 'IDENTITY_DEVICE_QUARANTINED');
+      const released = await t.admin('POST', `/api/v1/devices/${id}/quarantine/release`, {
+        reason: 'cleared',
+      });
+      assert.equal(released.status, 200);
+      assert.equal((await t.device('GET', '/device/v1/whoami', { cert, key: keys.keyPem })).status, 200);
+    });
+
+    test('a nonce made with another key, or with its expiry or device changed, is unknown', async () => {
+      const other = new AttestationNonces({
+        store: t.platform.store,
+        ledger: t.platform.ledger,
+        clock: t.clock,
+        key: Buffer.alloc(32, 2),
+      });
+      const foreignInstallation = other.issue(deviceA);
+      await assert.rejects(nonces.consume(deviceA, foreignInstallation.nonce), {
+        code: 'ATTESTATION_NONCE_UNKNOWN',
+      });
+      const { nonce } = nonces.issue(deviceA);
+      for (const offset of [0, 16, 20, 43]) {
+        const tampered = Buffer.from(nonce);
+        tampered[offset]! ^= 1;
+        await assert.rejects(nonces.consume(deviceA, tampered), { code: 'ATTESTATION_NONCE_UNKNOWN' });
+      }
+      await assert.rejects(nonces.consume(deviceA, nonce.subarray(0, 32)), {
+        code: 'ATTESTATION_NONCE_UNKNOWN',
+      });
+      await nonces.consume(deviceA, nonce);
     });
   });
 }

@@ -1,0 +1,225 @@
+// Full TPM appraisals per second, end to end through the device endpoint (mutual TLS, as devices
+// connect) and the store of a real `vigil serve` process: a quote over a fresh nonce with a 99-event
+// firmware log, which the server verifies (AK signature, nonce, PCR digest, log replay), appraises
+// against the release's reference values, signs as an EAR and records with its ledger entry.
+// - attestation.appraise_tpm: devices as the agent runs them in steady state: the nonce comes with
+//   the previous result (nextNonce), and a log the server already holds is named by its digest.
+// - attestation.appraise_tpm_full_log: every appraisal asks for a nonce and ships the whole log.
+// Beside each, the same run's raw ECDSA P-256 verification rate and their ratio.
+import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { referenceValuesFromEventLog } from '../src/attestation/tpm/index.ts';
+import { SoftwareTpm, readEventLog } from '../test/attestation/software-tpm.ts';
+import { initData, startServe } from '../test/support/server-process.ts';
+import type { Benchmark } from './run.ts';
+import { makeCsr, pool } from './support.ts';
+
+const devices = 64;
+const seconds = 5;
+const logName = 'keylime-binary_bios_measurements-secureboot';
+
+interface BenchDevice {
+  serial: string;
+  agent: Agent;
+  tpm: SoftwareTpm;
+}
+
+function post(
+  deviceUrl: string,
+  ca: string,
+  agent: Agent,
+  path: string,
+  body: string,
+): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const call = request(
+      `${deviceUrl}${path}`,
+      { method: 'POST', ca, agent, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) });
+        });
+      },
+    );
+    call.on('error', reject);
+    call.end(body);
+  });
+}
+
+/** Raw ECDSA P-256 / SHA-256 verifications per second over a quote-sized message (node:crypto). */
+function verificationRate(): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const data = Buffer.alloc(145, 7);
+  const signature = sign('sha256', data, privateKey);
+  let count = 0;
+  const started = process.hrtime.bigint();
+  while (process.hrtime.bigint() - started < 1_000_000_000n) {
+    verify('sha256', data, publicKey, signature);
+    count++;
+  }
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function appraisalRate(steady: boolean): Promise<{ rate: number; appraisals: number; events: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-attestation-'));
+  const token = await initData(join(dir, 'data'), undefined);
+  const server = await startServe(join(dir, 'data'), undefined);
+  try {
+    const admin = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = (await response.json()) as any;
+      if (response.status >= 300)
+        throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const product = await admin('POST', '/api/v1/products', {
+      name: 'Bench pump',
+      model: 'B-1',
+      hardwareRevisions: ['A'],
+      regimes: [],
+      supportStart: '2026-01-01',
+      supportEnd: '2036-01-01',
+    });
+    await admin('POST', `/api/v1/products/${product.id}/ca`, {});
+    const ca = (await admin('GET', '/api/v1/cas')).cas.find(
+      (entry: { kind: string }) => entry.kind === 'root',
+    ).certificate as string;
+    const log = readEventLog(logName);
+    await admin('POST', '/api/v1/attestation/reference-values', {
+      productId: product.id,
+      hardwareRevision: 'A',
+      release: '1.0.0',
+      values: referenceValuesFromEventLog(log),
+    });
+    const { results } = await admin('POST', '/api/v1/devices/bulk', {
+      devices: Array.from({ length: devices }, (_, i) => ({
+        serial: `ATTEST-${i}`,
+        productId: product.id,
+        hardwareRevision: 'A',
+        bootstrap: { method: 'secret' },
+      })),
+    });
+    const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
+    const fleet: BenchDevice[] = [];
+    for (const result of results as { serial: string; id: string; enrollmentSecret: string }[]) {
+      const { der, privateKey } = makeCsr(result.serial);
+      const enrolled = await new Promise<string>((resolve, reject) => {
+        const call = request(
+          `${deviceUrl}/.well-known/est/simpleenroll`,
+          {
+            method: 'POST',
+            ca,
+            headers: {
+              'content-type': 'application/pkcs10',
+              authorization: `Basic ${Buffer.from(`${result.serial}:${result.enrollmentSecret}`).toString('base64')}`,
+            },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          },
+        );
+        call.on('error', reject);
+        call.end(der.toString('base64'));
+      });
+      const certificate = await admin('GET', `/api/v1/devices/${result.id}/identity`);
+      const pem = certificate.certificates[0].pem as string;
+      if (enrolled === '' || pem === undefined) throw new Error(`enrollment of ${result.serial} failed`);
+      const tpm = new SoftwareTpm();
+      tpm.boot(log);
+      await admin('POST', `/api/v1/devices/${result.id}/attestation-keys`, {
+        kind: 'tpm2',
+        akPublic: tpm.akPublic().toString('base64'),
+      });
+      fleet.push({
+        serial: result.serial,
+        tpm,
+        agent: new Agent({
+          keepAlive: true,
+          maxSockets: 1,
+          cert: pem,
+          key: privateKey.export({ format: 'pem', type: 'pkcs8' }),
+        }),
+      });
+    }
+
+    const eventLog = log.toString('base64');
+    const eventLogDigest = `sha256:${createHash('sha256').update(log).digest('hex')}`;
+    const nextNonces = new Map<BenchDevice, Buffer>();
+    let appraisals = 0;
+    const round = async (device: BenchDevice): Promise<void> => {
+      let nonce = steady ? nextNonces.get(device) : undefined;
+      if (nonce === undefined) {
+        const issued = await post(deviceUrl, ca, device.agent, '/device/v1/attestation/nonce', '{}');
+        if (issued.status !== 201) throw new Error(`nonce: ${issued.status} ${JSON.stringify(issued.json)}`);
+        nonce = Buffer.from(issued.json.nonce as string, 'base64');
+      }
+      const { quote, signature, values } = device.tpm.quote(nonce);
+      const body = JSON.stringify({
+        format: 'tpm2-quote',
+        evidence: {
+          quote: quote.toString('base64'),
+          signature: signature.toString('base64'),
+          pcrs: { sha256: values },
+          ...(steady && nextNonces.has(device) ? { eventLogDigest } : { eventLog }),
+        },
+      });
+      const result = await post(deviceUrl, ca, device.agent, '/device/v1/attestation/evidence', body);
+      if (result.status !== 201 || result.json.status !== 'affirming')
+        throw new Error(`appraisal: ${result.status} ${JSON.stringify(result.json).slice(0, 400)}`);
+      nextNonces.set(device, Buffer.from(result.json.nextNonce.nonce as string, 'base64'));
+      appraisals++;
+    };
+    // Warm up: TLS sessions, the statement cache, the replayed log.
+    await pool(fleet, devices, round);
+    appraisals = 0;
+    const deadline = Date.now() + seconds * 1000;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      fleet.map(async (device) => {
+        while (Date.now() < deadline) await round(device);
+      }),
+    );
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const device of fleet) device.agent.destroy();
+    return { rate: appraisals / elapsed, appraisals, events: 99 };
+  } finally {
+    await server.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function appraisalBenchmark(name: string, steady: boolean): Benchmark {
+  return {
+    name,
+    async run() {
+      const { rate, appraisals, events } = await appraisalRate(steady);
+      const baseline = verificationRate();
+      return {
+        value: Math.round(rate),
+        unit: 'appraisals/s',
+        baseline: Math.round(baseline),
+        ratio: Number((rate / baseline).toFixed(4)),
+        appraisals,
+        devices,
+        logEvents: events,
+      };
+    },
+  };
+}
+
+export const attestationBenchmarks: Benchmark[] = [
+  appraisalBenchmark('attestation.appraise_tpm', true),
+  appraisalBenchmark('attestation.appraise_tpm_full_log', false),
+];

@@ -1,0 +1,41 @@
+// Helpers the benchmarks share: load generation and device material made in-process, so the
+// load generator stays cheap next to the server it measures.
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  bitString,
+  contextTag,
+  oid,
+  sequence,
+  setOf,
+  smallInteger,
+  tlv,
+  utf8String,
+} from '../src/identity/x509/der.ts';
+
+/** A PKCS#10 request for CN=`commonName` with a fresh P-256 key (RFC 2986), built in-process so the load generator stays cheap. */
+export function makeCsr(commonName: string): { der: Buffer; privateKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const name = sequence(setOf([sequence(oid('2.5.4.3'), utf8String(commonName))]));
+  const info = sequence(
+    smallInteger(0),
+    name,
+    publicKey.export({ format: 'der', type: 'spki' }),
+    tlv(contextTag(0, true)),
+  );
+  const signature = sign('sha256', info, privateKey);
+  return { der: sequence(info, sequence(oid('1.2.840.10045.4.3.2')), bitString(signature)), privateKey };
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight. */
+export async function pool<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}

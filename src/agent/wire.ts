@@ -1,0 +1,92 @@
+/**
+ * The JSON the device endpoint speaks for attestation, as the device sees it (the device API's
+ * OpenAPI document is the contract). The agent keeps its own copy of these shapes on purpose: it is
+ * what a device runs, so it links nothing of the server, only the wire between them.
+ */
+
+/** POST /device/v1/attestation/nonce → 201. */
+export interface NonceResponse {
+  /** 32 random bytes, base64. */
+  nonce: string;
+  expiresAt: string;
+}
+
+/** POST /device/v1/attestation/keys (binding a TPM AK, step 1). */
+export interface KeyBindingRequest {
+  format: 'tpm2';
+  /** TPM2B_PUBLIC of the EK as `tpm2_createek -u` writes it, base64. */
+  ekPublic: string;
+  /** TPM2B_PUBLIC of the AK as `tpm2_createak -u` (or `tpm2_readpublic -o`) writes it, base64. */
+  akPublic: string;
+}
+
+/** → 201: TPM2_MakeCredential of a secret for the AK's Name under the EK. */
+export interface CredentialChallenge {
+  challengeId: string;
+  /** A tpm2-tools credential file (what `tpm2_activatecredential -i` reads), base64. */
+  credentialBlob: string;
+  /** The AK's TPM Name as the server computed it, hex. */
+  akName: string;
+  expiresAt: string;
+}
+
+/** A key bound to the device (GET /device/v1/attestation/keys, and the answer to activation). */
+export interface BoundKey {
+  id: string;
+  kind: 'tpm2' | 'dice';
+  method: 'activate-credential' | 'factory';
+  akName: string | null;
+  publicKey: string;
+  boundAt: string;
+  retiredAt: string | null;
+}
+
+/** POST /device/v1/attestation/evidence, format "tpm2-quote". */
+export interface TpmQuoteEvidence {
+  /** TPMS_ATTEST as `tpm2_quote -m` writes it, base64. */
+  quote: string;
+  /** TPMT_SIGNATURE as `tpm2_quote -s` writes it, base64. */
+  signature: string;
+  /** Exactly the quoted PCRs: bank → PCR index → hex value. */
+  pcrs: Record<string, Record<string, string>>;
+  /** The firmware event log (binary_bios_measurements), base64. */
+  eventLog: string;
+}
+
+/** POST /device/v1/attestation/evidence, format "dice-chain". */
+export interface DiceChainEvidence {
+  /** DER certificates, base64, Alias first, up to or through the DeviceID. */
+  chain: string[];
+  /** The nonce the Alias key signed, base64. */
+  nonce: string;
+  /** DER ECDSA P-256/SHA-256 signature by the Alias key over the nonce bytes, base64. */
+  signature: string;
+}
+
+export type EvidenceSubmission =
+  | { format: 'tpm2-quote'; evidence: TpmQuoteEvidence }
+  | { format: 'dice-chain'; evidence: DiceChainEvidence };
+
+export type TrustStatus = 'affirming' | 'warning' | 'contraindicated' | 'none';
+
+/** → 201: the appraisal the server recorded (the fields the agent reads; the rest passes through). */
+export interface AttestationRecord {
+  id: string;
+  status: TrustStatus;
+  secureBoot: 'enabled' | 'disabled' | 'unknown';
+  measuredRelease: string | null;
+  findings: { check: string; outcome: string; detail: string }[];
+  rebooted: boolean | null;
+  tpmClock: { resetCount: number; restartCount: number } | null;
+  ear: string;
+  [field: string]: unknown;
+}
+
+/** RFC 9457 problem details with Vigil's stable `code`. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+}
