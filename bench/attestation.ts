@@ -11,9 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { referenceValuesFromEventLog } from '../src/attestation/tpm/index.ts';
+import { parseEventLog, referenceValuesFromEventLog } from '../src/attestation/tpm/index.ts';
 import { SoftwareTpm, readEventLog } from '../test/attestation/software-tpm.ts';
 import { initData, startServe } from '../test/support/server-process.ts';
+import { createTestDatabase, isPostgresReachable, postgresAdminUrl } from '../test/support/stores.ts';
 import type { Benchmark } from './run.ts';
 import { makeCsr, pool } from './support.ts';
 
@@ -66,10 +67,14 @@ function verificationRate(): number {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-async function appraisalRate(steady: boolean): Promise<{ rate: number; appraisals: number; events: number }> {
+async function appraisalRate(
+  steady: boolean,
+  store: 'sqlite' | 'postgres',
+): Promise<{ rate: number; appraisals: number; events: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-attestation-'));
-  const token = await initData(join(dir, 'data'), undefined);
-  const server = await startServe(join(dir, 'data'), undefined);
+  const database = await createTestDatabase(store);
+  const token = await initData(join(dir, 'data'), database.url);
+  const server = await startServe(join(dir, 'data'), database.url);
   try {
     const admin = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(`${server.url}${path}`, {
@@ -193,18 +198,21 @@ async function appraisalRate(steady: boolean): Promise<{ rate: number; appraisal
     );
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
     for (const device of fleet) device.agent.destroy();
-    return { rate: appraisals / elapsed, appraisals, events: 99 };
+    return { rate: appraisals / elapsed, appraisals, events: parseEventLog(log).events.length - 1 };
   } finally {
     await server.stop('SIGTERM');
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function appraisalBenchmark(name: string, steady: boolean): Benchmark {
+function appraisalBenchmark(name: string, steady: boolean, store: 'sqlite' | 'postgres'): Benchmark {
   return {
     name,
     async run() {
-      const { rate, appraisals, events } = await appraisalRate(steady);
+      if (store === 'postgres' && !(await isPostgresReachable()))
+        throw new Error(`${name} needs PostgreSQL at ${postgresAdminUrl}`);
+      const { rate, appraisals, events } = await appraisalRate(steady, store);
       const baseline = verificationRate();
       return {
         value: Math.round(rate),
@@ -214,12 +222,13 @@ function appraisalBenchmark(name: string, steady: boolean): Benchmark {
         appraisals,
         devices,
         logEvents: events,
+        store,
       };
     },
   };
 }
 
 export const attestationBenchmarks: Benchmark[] = [
-  appraisalBenchmark('attestation.appraise_tpm', true),
-  appraisalBenchmark('attestation.appraise_tpm_full_log', false),
+  appraisalBenchmark('attestation.appraise_tpm', true, 'sqlite'),
+  appraisalBenchmark('attestation.appraise_tpm_full_log', false, 'sqlite'),
 ];

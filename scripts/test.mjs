@@ -31,6 +31,8 @@ const result = spawnSync(
     'tsx',
     '--test',
     `--test-concurrency=${process.env.VIGIL_TEST_CONCURRENCY ?? '2'}`,
+    // A test that hangs fails after five minutes instead of stalling the run (the slowest takes ~20 s).
+    '--test-timeout=300000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',

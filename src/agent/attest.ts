@@ -3,14 +3,17 @@
  * background-check model): fetch a fresh nonce, bind the attestation key if this is the first
  * round, collect evidence answering the nonce, submit it, and return the server's appraisal.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceClient } from './device-client.ts';
 import { DiceAttester } from './dice-attester.ts';
 import { agentError } from './errors.ts';
+import { AcceptedEventLog } from './event-log-memory.ts';
 import { TpmAttester, type PcrSelection } from './tpm-attester.ts';
-import type { AttestationRecord, EvidenceSubmission, NonceResponse } from './wire.ts';
+import type { AttestationRecord, EvidenceSubmission, NonceResponse, TpmQuoteEvidence } from './wire.ts';
+import { isVigilError } from '../core/index.ts';
 
 export interface TlsFiles {
   server: URL;
@@ -81,7 +84,13 @@ export async function attest(options: AttestOptions): Promise<AttestationRecord>
     });
     await tpm.ensureAttestationKey(client);
     const nonce = await freshNonce(client);
-    return await submit(client, { format: 'tpm2-quote', evidence: await tpm.collectEvidence(nonce) });
+    const evidence = await tpm.collectEvidence(nonce);
+    const logs = new AcceptedEventLog({
+      stateDir: attester.stateDir,
+      server: client.server,
+      note: options.note,
+    });
+    return await submitQuote(client, evidence, logs, options.note);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -93,6 +102,38 @@ async function freshNonce(client: DeviceClient): Promise<Buffer> {
   if (nonce.length === 0 || nonce.length > 64)
     throw agentError('AGENT_RESPONSE_MALFORMED', 'internal', 'the server sent no usable nonce');
   return nonce;
+}
+
+/**
+ * Sends a quote, naming the event log by its digest when this server accepted the same log before.
+ * A server that no longer holds it answers ATTESTATION_EVENT_LOG_UNKNOWN before it looks at the
+ * nonce (a cache miss, not a refusal): the same quote then goes once more, with the whole log.
+ */
+export async function submitQuote(
+  client: DeviceClient,
+  evidence: TpmQuoteEvidence & { eventLog: string },
+  logs: AcceptedEventLog,
+  note: (line: string) => void,
+): Promise<AttestationRecord> {
+  const digest = createHash('sha256').update(Buffer.from(evidence.eventLog, 'base64')).digest('hex');
+  let record: AttestationRecord | undefined;
+  if (logs.holds(digest)) {
+    const { eventLog: _sentBefore, ...quote } = evidence;
+    try {
+      record = await submit(client, {
+        format: 'tpm2-quote',
+        evidence: { ...quote, eventLogDigest: `sha256:${digest}` },
+      });
+    } catch (error) {
+      if (!isVigilError(error, 'ATTESTATION_EVENT_LOG_UNKNOWN')) throw error;
+      note('the server does not hold the event log sent before: sending it whole');
+      logs.forget();
+    }
+  }
+  record ??= await submit(client, { format: 'tpm2-quote', evidence });
+  // Every appraisal the server records keeps its log, whatever the verdict.
+  logs.accepted(digest);
+  return record;
 }
 
 async function submit(client: DeviceClient, submission: EvidenceSubmission): Promise<AttestationRecord> {

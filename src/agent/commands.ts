@@ -70,7 +70,7 @@ interface AttestFlags {
 }
 
 /** `vigil agent ...`: the device side, talking to the device endpoint only over the wire. */
-export function agentCommands(context: CommandContext): Command[] {
+export function agentCommands(_context: CommandContext): Command[] {
   const agent = new Command('agent').description(
     'the device side: attest this device to a Vigil server (runs on the device)',
   );
@@ -98,7 +98,7 @@ export function agentCommands(context: CommandContext): Command[] {
     .option('--event-log <file>', 'TPM: the firmware event log', defaultEventLogPath)
     .option(
       '--state <dir>',
-      'TPM: where the agent remembers its attestation key (the key itself stays in the TPM)',
+      'TPM: where the agent remembers its attestation key (the key itself stays in the TPM) and the last accepted event log',
       defaultStateDir,
     )
     .addOption(
@@ -113,16 +113,23 @@ export function agentCommands(context: CommandContext): Command[] {
     )
     .option('--dice-chain <pem>', 'attest with DICE (software attester): the chain, Alias certificate first')
     .option('--dice-key <pem>', "DICE: the Alias certificate's private key (ECDSA P-256, PEM)")
-    .option('--json', 'print the attestation record as JSON')
+    .option(
+      '--json',
+      'print the attestation record as JSON (accepted for compatibility: the agent always does, for its supervisor)',
+    )
     .addHelpText(
       'after',
       [
         '',
         'Give either --tpm (with tpm2-tools installed) or --dice-chain and --dice-key.',
         'On its first run with a TPM the agent makes an attestation key (AK), keeps it in the TPM at',
-        '--ak-handle (tpm2_evictcontrol) and binds it to this device by credential activation; later',
-        'runs reuse it. With a simulator socket TCTI (swtpm:, mssim:) transient objects are flushed',
-        'after every command, as there is no resource manager.',
+        '--ak-handle (tpm2_evictcontrol) and binds it to this device by credential activation, sending',
+        "the TPM's EK certificate (NV 0x01c00002) when it has one; later runs reuse it. The state",
+        'directory also remembers the event log the server last accepted: while the log is unchanged',
+        'it is named by its SHA-256 instead of sent again. With a simulator socket TCTI (swtpm:,',
+        'mssim:) transient objects are flushed after every command, as there is no resource manager.',
+        '',
+        'The appraisal is printed as JSON on stdout (with or without --json), a summary on stderr.',
         '',
         'Exit status: 0 when the appraisal is affirming, 1 otherwise (warning, contraindicated, none,',
         "or a refusal: the server's code and detail are printed), 2 on a usage error.",
@@ -155,7 +162,9 @@ export function agentCommands(context: CommandContext): Command[] {
         attester,
         note: (line) => process.stderr.write(`vigil agent: ${line}\n`),
       });
-      context.print(command, record, describe);
+      // The result as JSON on stdout (with `status`), for whatever supervises the device; a summary on stderr.
+      process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+      process.stderr.write(`vigil agent: ${describe(record)}\n`);
       process.exitCode = record.status === 'affirming' ? 0 : 1;
     });
   return [agent];

@@ -12,12 +12,16 @@
  * reboots, needs no key blob on disk, and the private part never leaves the TPM. The state
  * directory only remembers the handle and the AK's Name, so a different key found at the handle
  * later (someone evicted and replaced it) is noticed instead of silently used.
+ *
+ * The binding carries the EK certificate the TPM's manufacturer stored in NV, when there is one
+ * (see ek-certificate.ts): a server that trusts TPM manufacturer CAs needs it.
  */
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentError } from './errors.ts';
 import type { DeviceClient } from './device-client.ts';
+import { ekCertificateIndexes, readEkCertificate } from './ek-certificate.ts';
 import { TpmTools } from './tpm-tools.ts';
 import type { BoundKey, CredentialChallenge, KeyBindingRequest, TpmQuoteEvidence } from './wire.ts';
 
@@ -201,11 +205,23 @@ export class TpmAttester {
   private async bind(client: DeviceClient, handle: string, akName: string): Promise<BoundKey> {
     await this.createEndorsementKey();
     await this.tools.run('tpm2_readpublic', ['-c', handle, '-o', 'ak.pub']);
+    // The certificate of the EK tpm2_createek -G rsa makes (the TCG default RSA 2048 template).
+    const ekCertificate = await readEkCertificate(
+      this.tools,
+      this.options.workDir,
+      ekCertificateIndexes.rsa2048,
+      this.options.note,
+    );
     const request: KeyBindingRequest = {
       format: 'tpm2',
       ekPublic: readFileSync(this.file('ek.pub')).toString('base64'),
       akPublic: readFileSync(this.file('ak.pub')).toString('base64'),
+      ...(ekCertificate === undefined ? {} : { ekCertificate: ekCertificate.toString('base64') }),
     };
+    if (ekCertificate !== undefined)
+      this.options.note(
+        `sending the EK certificate (NV 0x${ekCertificateIndexes.rsa2048.toString(16).padStart(8, '0')}, ${ekCertificate.length} bytes) with the key binding`,
+      );
     const challenge = await client.post<CredentialChallenge>('/device/v1/attestation/keys', request);
     if (challenge.akName.toLowerCase() !== akName)
       throw agentError(
@@ -244,7 +260,7 @@ export class TpmAttester {
    * with it, and the event log. A PCR extended between the quote and the read shows as a digest
    * mismatch (tpm2_quote's calcDigest); the quote is then taken again.
    */
-  async collectEvidence(nonce: Buffer): Promise<TpmQuoteEvidence> {
+  async collectEvidence(nonce: Buffer): Promise<TpmQuoteEvidence & { eventLog: string }> {
     const eventLog = this.readEventLog();
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const output = await this.tools.run('tpm2_quote', [

@@ -6,7 +6,7 @@
 
 /** POST /device/v1/attestation/nonce → 201. */
 export interface NonceResponse {
-  /** 32 random bytes, base64. */
+  /** The server's nonce (44 bytes: random, expiry, device tag, MAC), base64. */
   nonce: string;
   expiresAt: string;
 }
@@ -18,6 +18,12 @@ export interface KeyBindingRequest {
   ekPublic: string;
   /** TPM2B_PUBLIC of the AK as `tpm2_createak -u` (or `tpm2_readpublic -o`) writes it, base64. */
   akPublic: string;
+  /**
+   * The EK certificate from the TPM's NV memory (DER, base64), when the TPM has one. A server that
+   * trusts TPM manufacturer CAs requires it (ATTESTATION_EK_CERTIFICATE_REQUIRED) and checks that it
+   * chains to them and is for exactly this EK (ATTESTATION_EK_CERTIFICATE_INVALID).
+   */
+  ekCertificate?: string;
 }
 
 /** → 201: TPM2_MakeCredential of a secret for the AK's Name under the EK. */
@@ -36,13 +42,17 @@ export interface BoundKey {
   kind: 'tpm2' | 'dice';
   method: 'activate-credential' | 'factory';
   akName: string | null;
+  /** What vouches for the key: a TPM manufacturer's EK certificate, the factory, or only its first use. */
+  endorsement?: 'ek-certificate' | 'factory' | 'first-use';
   publicKey: string;
   boundAt: string;
   retiredAt: string | null;
 }
 
-/** POST /device/v1/attestation/evidence, format "tpm2-quote". */
-export interface TpmQuoteEvidence {
+/** POST /device/v1/attestation/evidence, format "tpm2-quote": the quote and exactly one of the log or its digest. */
+export type TpmQuoteEvidence = QuoteFields & ({ eventLog: string } | { eventLogDigest: string });
+
+interface QuoteFields {
   /** TPMS_ATTEST as `tpm2_quote -m` writes it, base64. */
   quote: string;
   /** TPMT_SIGNATURE as `tpm2_quote -s` writes it, base64. */
@@ -50,7 +60,12 @@ export interface TpmQuoteEvidence {
   /** Exactly the quoted PCRs: bank → PCR index → hex value. */
   pcrs: Record<string, Record<string, string>>;
   /** The firmware event log (binary_bios_measurements), base64. */
-  eventLog: string;
+  eventLog?: string;
+  /**
+   * Instead of `eventLog`: `sha256:<hex>` of a log the server already holds. A server that does not
+   * hold it refuses with ATTESTATION_EVENT_LOG_UNKNOWN before it looks at the nonce: send the log.
+   */
+  eventLogDigest?: string;
 }
 
 /** POST /device/v1/attestation/evidence, format "dice-chain". */
@@ -79,6 +94,8 @@ export interface AttestationRecord {
   rebooted: boolean | null;
   tpmClock: { resetCount: number; restartCount: number } | null;
   ear: string;
+  /** A nonce for the next attestation (like ACME's Replay-Nonce), valid until its expiresAt. */
+  nextNonce?: NonceResponse;
   [field: string]: unknown;
 }
 

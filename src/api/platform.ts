@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AccessService } from '../access/index.ts';
-import { Attestation, defaultNonceSeconds } from '../attestation/index.ts';
+import { Attestation, EndorsementRoots, defaultNonceSeconds } from '../attestation/index.ts';
 import {
   VigilError,
   ed25519SignerFromPem,
@@ -104,6 +104,10 @@ export function wireServices(options: {
         hkdfSync('sha256', masterKey, Buffer.alloc(0), 'vigil attestation nonce MAC', 32),
       ),
       nonceSeconds: Number(process.env.VIGIL_ATTESTATION_NONCE_SECONDS ?? defaultNonceSeconds),
+      endorsementRoots:
+        process.env.VIGIL_TPM_EK_ROOTS === undefined || process.env.VIGIL_TPM_EK_ROOTS === ''
+          ? undefined
+          : EndorsementRoots.fromPemFile(process.env.VIGIL_TPM_EK_ROOTS),
       build: version,
     }),
     async close() {

@@ -49,6 +49,9 @@ export async function startServer(
   const stopMaintenance = platform.identity.startMaintenance((error) =>
     admin.log.error({ err: error }, 'identity upkeep failed'),
   );
+  const stopAttestationUpkeep = platform.attestation.startMaintenance((error) =>
+    admin.log.error({ err: error }, 'attestation upkeep failed'),
+  );
   // The device endpoint's own certificate is renewed before it lapses (by any process): serve the new one.
   let refreshing = false;
   const trustTimer = setInterval(() => {
@@ -77,6 +80,7 @@ export async function startServer(
       clearInterval(trustTimer);
       await Promise.all([admin.close(), device.close(), status.close()]);
       await stopMaintenance();
+      await stopAttestationUpkeep();
       await stopIntegrator();
       await platform.ledger.integrate();
     },

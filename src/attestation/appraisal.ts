@@ -44,6 +44,11 @@ export type Outcome = 'failure' | 'warning';
 
 /** An appraisal policy (one version of a product's): which claims are required, what is a warning, what a failure. */
 export interface AppraisalPolicy {
+  /**
+   * PCRs a TPM quote must cover (sha256 or stronger bank) and the event log must reproduce; a quote
+   * that leaves one out proves nothing about what it measures, so that is a failure.
+   */
+  tpmPcrs?: number[] | undefined;
   /** Claims the evidence must establish; one it does not is a failure. */
   requiredClaims: ('secure-boot' | 'security-version' | 'measured-release')[];
   /** Secure Boot not enabled where the reference values require it. */
@@ -59,6 +64,8 @@ export interface AppraisalPolicy {
 }
 
 export const defaultPolicy: AppraisalPolicy = {
+  // The PC Client firmware PCRs (TCG PFP §3.3.4): code and configuration up to the boot loader.
+  tpmPcrs: [0, 1, 2, 3, 4, 5, 6, 7],
   requiredClaims: ['secure-boot'],
   secureBootDisabled: 'failure',
   unrecognizedComponent: 'failure',
@@ -74,7 +81,7 @@ export interface TrustVector {
   'instance-identity': number;
   configuration?: number;
   executables: number;
-  hardware: number;
+  hardware?: number;
 }
 
 export interface Finding {
@@ -112,10 +119,13 @@ const unsafe = 32;
 const unrecognized = 33;
 const contraindicated = 96;
 
+/** AR4SI §2.3.2 tiers: -1..1 none, ±2..±31 affirming, ±32..±95 warning, ±96..±128 contraindicated. */
 function tier(value: number | undefined): 0 | 1 | 2 | 3 {
-  if (value === undefined || (value >= -1 && value <= 1)) return 0;
-  if (value >= 96 || value <= -2) return 3;
-  if (value >= 32) return 2;
+  if (value === undefined) return 0;
+  const magnitude = value < 0 ? -value - 1 : value;
+  if (magnitude <= 1) return 0;
+  if (magnitude >= 96) return 3;
+  if (magnitude >= 32) return 2;
   return 1;
 }
 
@@ -191,13 +201,26 @@ export function appraise(input: AppraisalInput): Appraisal {
   const outcomeValue = (outcome: Outcome, warningValue: number): number =>
     outcome === 'failure' ? contraindicated : warningValue;
 
-  // The key bound to this device signed fresh evidence (the nonce was spent before we got here), and
+  // The key bound to this device signed evidence over a nonce issued to it and not expired (it is
+  // spent with the record), and
   // that key is rooted in the device's hardware (EK-activated or factory-registered AK, DICE DeviceID).
-  const vector: TrustVector = {
-    'instance-identity': approved,
-    hardware: approved,
-    executables: approvedBoot,
-  };
+  const vector: TrustVector = { 'instance-identity': approved, executables: approvedBoot };
+  // Hardware is genuine only as far as someone vouches for the key: a TPM manufacturer's EK
+  // certificate or the factory. A key trusted on first use makes no hardware claim.
+  if (claims.endorsement === 'first-use')
+    findings.push({
+      check: 'endorsement',
+      outcome: 'info',
+      detail: 'the attestation key was bound on first use; no EK certificate vouches for the TPM',
+    });
+  else {
+    vector.hardware = approved;
+    findings.push({
+      check: 'endorsement',
+      outcome: 'pass',
+      detail: `the key is endorsed (${claims.endorsement})`,
+    });
+  }
 
   if (claims.unexplained.length > 0) {
     vector.executables = worse(vector.executables, contraindicated);
@@ -213,8 +236,34 @@ export function appraise(input: AppraisalInput): Appraisal {
       detail: 'every quoted PCR replays from the log',
     });
 
+  if (claims.hardware === 'tpm2') {
+    const required = policy.tpmPcrs ?? defaultPolicy.tpmPcrs!;
+    const missing = required.filter((pcr) => !claims.coverage.includes(`pcr:${pcr}`));
+    if (missing.length > 0) {
+      vector.executables = worse(vector.executables, contraindicated);
+      findings.push({
+        check: 'coverage',
+        outcome: 'failure',
+        detail: `the quote does not cover, or the log does not reproduce, PCR ${missing.join(', ')}: what they measure is unproven`,
+      });
+    } else
+      findings.push({
+        check: 'coverage',
+        outcome: 'pass',
+        detail: `PCR ${required.join(', ')} quoted and reproduced`,
+      });
+  }
+
   let matched: ReferenceValueSet | null = null;
-  if (referenceSets.length === 0) {
+  if (claims.components.length === 0) {
+    // Nothing measured proves nothing: no release is inferred, no security version either.
+    vector.executables = worse(vector.executables, contraindicated);
+    findings.push({
+      check: 'components',
+      outcome: 'failure',
+      detail: 'the evidence proves no measured component',
+    });
+  } else if (referenceSets.length === 0) {
     vector.executables = worse(vector.executables, outcomeValue(policy.missingReferenceValues, unrecognized));
     findings.push({
       check: 'reference-values',

@@ -3,6 +3,7 @@ import type { Identity, SoftwareKeystore } from '../identity/index.ts';
 import type { Ledger } from '../ledger/index.ts';
 import type { Store } from '../store/index.ts';
 import { EarKeys } from './ear.ts';
+import type { EndorsementRoots } from './endorsement.ts';
 import { AttestationKeys } from './keys.ts';
 import { AttestationNonces } from './nonces.ts';
 import { PolicyStore, ReferenceValueStore } from './reference-values.ts';
@@ -18,6 +19,8 @@ export interface AttestationOptions {
   /** Keys the nonce MAC; every process of the installation must pass the same (derived from the master key). */
   nonceKey: Buffer;
   nonceSeconds?: number | undefined;
+  /** TPM manufacturer CAs; when set, every TPM key binding needs an EK certificate under them. */
+  endorsementRoots?: EndorsementRoots | undefined;
   build: string;
 }
 
@@ -39,7 +42,7 @@ export class Attestation {
       key: options.nonceKey,
       lifetimeSeconds: options.nonceSeconds,
     });
-    this.keys = new AttestationKeys({ store, ledger, clock });
+    this.keys = new AttestationKeys({ store, ledger, clock, endorsementRoots: options.endorsementRoots });
     this.referenceValues = new ReferenceValueStore({ store, ledger, clock });
     this.policies = new PolicyStore({ store, ledger, clock });
     this.earKeys = new EarKeys({ store, keystore: options.softwareKeystore, clock });
@@ -55,5 +58,30 @@ export class Attestation {
       earKeys: this.earKeys,
       build: options.build,
     });
+  }
+
+  /**
+   * Hourly upkeep: forgets spent nonces and credential challenges long expired (they would be
+   * refused as expired anyway), so neither table grows with the fleet's history.
+   */
+  startMaintenance(onError: (error: unknown) => void = () => undefined): () => Promise<void> {
+    let running: Promise<unknown> = Promise.resolve();
+    const upkeep = () => {
+      running = running.then(async () => {
+        try {
+          await this.nonces.prune();
+          await this.keys.pruneChallenges();
+        } catch (error) {
+          onError(error);
+        }
+      });
+    };
+    upkeep();
+    const timer = setInterval(upkeep, 3_600_000);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
   }
 }

@@ -31,9 +31,16 @@ export type SecureBoot = 'enabled' | 'disabled' | 'unknown';
 export interface VerifiedClaims {
   /** The attestation key (our record id) whose signature made the evidence authentic. */
   keyId: string;
+  /** What vouches for that key (an EK certificate, the factory, or only its first use). */
+  endorsement: BoundKey['endorsement'];
   hardware: 'tpm2' | 'dice';
   nonce: Buffer;
   components: MeasuredComponent[];
+  /**
+   * Where the evidence proves measurements (TPM: `pcr:<n>` for each quoted PCR the log reproduces;
+   * DICE: `dice:<layer>`): the appraisal policy names what must be covered.
+   */
+  coverage: string[];
   /**
    * Measurements the evidence proves but cannot account for (TPM: quoted PCRs the event log does
    * not reproduce). Anything here means something ran that nobody can name.
@@ -56,4 +63,6 @@ export interface BoundKey {
   publicKey: KeyObject;
   /** DER of the DICE DeviceID certificate. */
   certificate: Buffer | null;
+  /** What vouches for the key being the device's hardware's (see AttestationKey.endorsement). */
+  endorsement: 'ek-certificate' | 'factory' | 'first-use';
 }

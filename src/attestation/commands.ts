@@ -272,24 +272,24 @@ export function attestationCommands(context: CommandContext): Command[] {
       attestation
         .command('reappraise')
         .description(
-          'appraise an archived record again at its own time; exits 1 unless the result is the same',
+          'appraise an archived record again at its own time; exits 1 unless the result is the same and the record intact',
         )
         .argument('<id>', 'attestation id'),
     )
     .action(async (id: string, _options: unknown, command: Command) => {
-      const result = await context
-        .client(command)
-        .request<{ matches: boolean; recorded: { status: string }; reappraised: { status: string } }>(
-          'POST',
-          `/api/v1/attestations/${encodeURIComponent(id)}/reappraise`,
-        );
+      const result = await context.client(command).request<{
+        matches: boolean;
+        recordIntact: boolean;
+        recorded: { status: string };
+        reappraised: { status: string };
+      }>('POST', `/api/v1/attestations/${encodeURIComponent(id)}/reappraise`);
       context.print(
         command,
         result,
         (value: typeof result) =>
-          `${value.matches ? 'same result' : 'DIFFERENT result'}: recorded ${value.recorded.status}, re-appraised ${value.reappraised.status}`,
+          `${value.matches ? 'same result' : 'DIFFERENT result'}: recorded ${value.recorded.status}, re-appraised ${value.reappraised.status}; record ${value.recordIntact ? 'intact' : 'ALTERED (its ledger digest or EAR signature does not match)'}`,
       );
-      if (!result.matches) process.exitCode = 1;
+      if (!result.matches || !result.recordIntact) process.exitCode = 1;
     });
   context
     .withClientOptions(attestation.command('ear-keys').description('the JWK Set that verifies EARs'))

@@ -24,7 +24,8 @@ const Base64 = (maxLength: number) =>
 
 /**
  * Attestation on the device endpoint (RFC 9334: the device is the Attester). Every route needs
- * the device certificate, and each stays open to a quarantined device: attesting is how it gets out.
+ * the device certificate, and each stays open to a quarantined device: a quarantined device can still prove its state
+ * (release from quarantine is an operator's recorded decision).
  */
 export function attestationDeviceRoutes(attestation: Attestation): FastifyPluginAsyncTypebox {
   const config = { device: 'certificate', quarantine: 'allowed' } as const;
@@ -44,6 +45,7 @@ export function attestationDeviceRoutes(attestation: Attestation): FastifyPlugin
               format: Type.Literal('tpm2'),
               ekPublic: Base64(2048),
               akPublic: Base64(2048),
+              ekCertificate: Type.Optional(Base64(8192)),
             },
             { additionalProperties: false },
           ),
@@ -54,6 +56,9 @@ export function attestationDeviceRoutes(attestation: Attestation): FastifyPlugin
           deviceOf(request).id,
           Buffer.from(request.body.ekPublic, 'base64'),
           Buffer.from(request.body.akPublic, 'base64'),
+          request.body.ekCertificate === undefined
+            ? undefined
+            : Buffer.from(request.body.ekCertificate, 'base64'),
         );
         return reply.code(201).send(challenge);
       },

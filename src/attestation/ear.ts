@@ -72,7 +72,10 @@ interface ActiveKey {
   ref: { id: string; backend: 'software'; algorithm: 'ecdsa-p256' };
 }
 
-/** The EAR signing keys: one active, older ones still published until their results age out. */
+/**
+ * The EAR signing keys: the oldest key not retired signs, and every key not retired is published
+ * (retiring one is a database update today; a rotation command is still to come).
+ */
 export class EarKeys {
   private readonly store: Store;
   private readonly keystore: SoftwareKeystore;

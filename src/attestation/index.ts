@@ -1,5 +1,6 @@
 export { AttestationNonces, defaultNonceSeconds, type IssuedNonce } from './nonces.ts';
 export { Attestation, type AttestationOptions } from './attestation.ts';
+export { EndorsementRoots } from './endorsement.ts';
 export { attestationDeviceRoutes } from './device-routes.ts';
 export { attestationRoutes } from './routes.ts';
 export { attestationCommands } from './commands.ts';

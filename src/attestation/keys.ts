@@ -17,8 +17,9 @@ import {
 } from 'node:crypto';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
-import type { AttestationKeysTable, Store } from '../store/index.ts';
+import type { AttestationKeysTable, Queryable, Store } from '../store/index.ts';
 import type { BoundKey } from './claims.ts';
+import type { EndorsementRoots } from './endorsement.ts';
 import {
   checkAttestationKeyAttributes,
   encodeTpm2ToolsCredential,
@@ -38,6 +39,8 @@ export interface AttestationKey {
   method: 'activate-credential' | 'factory';
   /** TPM Name of the AK, hex. */
   akName: string | null;
+  /** What vouches for the key: a TPM manufacturer's EK certificate, the factory, or only its first use. */
+  endorsement: 'ek-certificate' | 'factory' | 'first-use';
   /** SubjectPublicKeyInfo PEM of the AK or the DICE DeviceID key. */
   publicKey: string;
   boundAt: string;
@@ -61,6 +64,7 @@ function toKey(row: AttestationKeysTable): AttestationKey {
     kind: row.kind,
     method: row.method,
     akName: row.tpm_name,
+    endorsement: row.endorsement,
     publicKey: pemOfSpki(row.public_key),
     boundAt: row.bound_at,
     retiredAt: row.retired_at,
@@ -95,10 +99,18 @@ export class AttestationKeys {
   private readonly ledger: Ledger;
   private readonly clock: Clock;
 
-  constructor(options: { store: Store; ledger: Ledger; clock: Clock }) {
+  private readonly endorsementRoots: EndorsementRoots | undefined;
+
+  constructor(options: {
+    store: Store;
+    ledger: Ledger;
+    clock: Clock;
+    endorsementRoots?: EndorsementRoots | undefined;
+  }) {
     this.store = options.store;
     this.ledger = options.ledger;
     this.clock = options.clock;
+    this.endorsementRoots = options.endorsementRoots;
   }
 
   /** Step 1 of binding a TPM AK: checks both public areas and answers a credential only that TPM can open. */
@@ -106,12 +118,26 @@ export class AttestationKeys {
     deviceId: string,
     ekPublicBytes: Buffer,
     akPublicBytes: Buffer,
+    ekCertificate?: Buffer,
   ): Promise<CredentialChallenge> {
     try {
       const ek = readPublic(ekPublicBytes, 'the EK public area');
       const ak = readPublic(akPublicBytes, 'the AK public area');
       checkAttestationKeyAttributes(ak);
       await this.checkPinnedEk(deviceId, ek);
+      // With manufacturer CAs configured, an EK must prove it is a genuine TPM's; without, the first
+      // EK a device presents is trusted and pinned (recorded as such, and claimed as nothing more).
+      let endorsement: 'ek-certificate' | 'first-use' = 'first-use';
+      if (this.endorsementRoots !== undefined) {
+        if (ekCertificate === undefined)
+          throw new VigilError(
+            'ATTESTATION_EK_CERTIFICATE_REQUIRED',
+            'invalid',
+            'this installation trusts TPM manufacturer CAs: send the EK certificate (ekCertificate)',
+          );
+        this.endorsementRoots.verify(ekCertificate, ek.publicKey, this.clock.now());
+        endorsement = 'ek-certificate';
+      }
       const secret = randomBytes(32);
       const made = makeCredential(ek, ak.name, secret);
       const now = this.clock.now();
@@ -124,6 +150,8 @@ export class AttestationKeys {
           device_id: deviceId,
           ak_public: ak.publicAreaBytes,
           ek_public: ek.publicAreaBytes,
+          endorsement,
+          ek_certificate: endorsement === 'ek-certificate' ? (ekCertificate ?? null) : null,
           secret_hash: createHash('sha256').update(secret).digest(),
           issued_at: toRfc3339(now),
           expires_at: expiresAt,
@@ -182,6 +210,8 @@ export class AttestationKeys {
             'conflict',
             'the credential challenge was already answered',
           );
+        // The EK pin again, in this transaction: two challenges for two EKs cannot both bind.
+        await this.checkPinnedEk(deviceId, parseTpmtPublic(challenge.ek_public), tx);
         const digest = createHash('sha256').update(secret).digest();
         if (!timingSafeEqual(digest, challenge.secret_hash))
           throw new VigilError(
@@ -199,6 +229,8 @@ export class AttestationKeys {
           tpm_public: challenge.ak_public,
           tpm_name: ak.name.toString('hex'),
           ek_public: challenge.ek_public,
+          endorsement: challenge.endorsement,
+          ek_certificate: challenge.ek_certificate,
           certificate: null,
           bound_at: now,
           retired_at: null,
@@ -210,6 +242,11 @@ export class AttestationKeys {
           details: {
             keyId: row.id,
             method: row.method,
+            endorsement: row.endorsement,
+            ekCertificateSha256:
+              row.ek_certificate === null
+                ? null
+                : createHash('sha256').update(row.ek_certificate).digest('hex'),
             akName: row.tpm_name,
             ekName: parseTpmtPublic(challenge.ek_public).name.toString('hex'),
           },
@@ -217,14 +254,15 @@ export class AttestationKeys {
         return toKey(row);
       });
     } catch (error) {
-      // A spent challenge stays spent even when the answer was wrong: one guess per credential.
-      if (error instanceof VigilError && error.code === 'ATTESTATION_CREDENTIAL_WRONG')
-        await this.store.db
-          .updateTable('attestation_credential_challenges')
-          .set({ used_at: now })
-          .where('id', '=', challengeId)
-          .execute();
-      await this.refuse(deviceId, error);
+      // One guess per credential: a wrong answer spends the challenge, with its refusal.
+      await this.refuse(deviceId, error, async (tx) => {
+        if (error instanceof VigilError && error.code === 'ATTESTATION_CREDENTIAL_WRONG')
+          await tx
+            .updateTable('attestation_credential_challenges')
+            .set({ used_at: now })
+            .where('id', '=', challengeId)
+            .execute();
+      });
       throw error;
     }
   }
@@ -245,6 +283,8 @@ export class AttestationKeys {
         tpm_public: ak.publicAreaBytes,
         tpm_name: ak.name.toString('hex'),
         ek_public: null,
+        endorsement: 'factory',
+        ek_certificate: null,
         certificate: null,
         bound_at: now,
         retired_at: null,
@@ -269,6 +309,8 @@ export class AttestationKeys {
         tpm_public: null,
         tpm_name: null,
         ek_public: null,
+        endorsement: 'factory',
+        ek_certificate: null,
         certificate: certificate.raw,
         bound_at: now,
         retired_at: null,
@@ -318,7 +360,7 @@ export class AttestationKeys {
   async boundAt(deviceId: string, kind: BoundKey['kind'], at: string): Promise<BoundKey[]> {
     const rows = await this.store.db
       .selectFrom('attestation_keys')
-      .select(['id', 'kind', 'public_key', 'certificate', 'retired_at'])
+      .select(['id', 'kind', 'public_key', 'certificate', 'retired_at', 'endorsement'])
       .where('device_id', '=', deviceId)
       .where('kind', '=', kind)
       .where('bound_at', '<=', at)
@@ -330,6 +372,7 @@ export class AttestationKeys {
         kind: row.kind,
         publicKey: this.keyObject(row.id, row.public_key),
         certificate: row.certificate,
+        endorsement: row.endorsement,
       }));
   }
 
@@ -346,9 +389,23 @@ export class AttestationKeys {
     return key;
   }
 
+  /** Forgets credential challenges that expired a day ago or more, answered or not. */
+  async pruneChallenges(olderThanSeconds = 86_400): Promise<number> {
+    const horizon = toRfc3339(new Date(this.clock.now().getTime() - olderThanSeconds * 1000));
+    const result = await this.store.db
+      .deleteFrom('attestation_credential_challenges')
+      .where('expires_at', '<', horizon)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** The EK a device bound its first AK against; a different EK later is another TPM. */
-  private async checkPinnedEk(deviceId: string, ek: TpmPublicArea): Promise<void> {
-    const pinned = await this.store.db
+  private async checkPinnedEk(
+    deviceId: string,
+    ek: TpmPublicArea,
+    db: Queryable = this.store.db,
+  ): Promise<void> {
+    const pinned = await db
       .selectFrom('attestation_keys')
       .select('ek_public')
       .where('device_id', '=', deviceId)
@@ -364,14 +421,19 @@ export class AttestationKeys {
       );
   }
 
-  private async refuse(deviceId: string, error: unknown): Promise<void> {
+  private async refuse(
+    deviceId: string,
+    error: unknown,
+    alongside?: (tx: Queryable) => Promise<void>,
+  ): Promise<void> {
     if (!(error instanceof VigilError) || error.kind === 'internal') return;
-    await this.ledger.transact({ principal: deviceId }, async (_tx, record) =>
+    await this.ledger.transact({ principal: deviceId }, async (tx, record) => {
+      await alongside?.(tx);
       record({
         type: 'attestation.key-refused',
         subject: deviceId,
         details: { code: error.code, reason: error.message },
-      }),
-    );
+      });
+    });
   }
 }

@@ -1,6 +1,11 @@
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
-import type { AttestationReferenceValuesTable, Queryable, Store } from '../store/index.ts';
+import {
+  isUniqueViolation,
+  type AttestationReferenceValuesTable,
+  type Queryable,
+  type Store,
+} from '../store/index.ts';
 import type { AppraisalPolicy, ReferenceValueSet, ReferenceValues } from './appraisal.ts';
 import { defaultPolicy } from './appraisal.ts';
 
@@ -11,6 +16,19 @@ export interface StoredReferenceValues extends ReferenceValueSet {
   createdAt: string;
 }
 
+/** Reference-value rows never change once written: each document is parsed once (bounded). */
+const parsedValues = new Map<string, ReferenceValues>();
+
+function valuesOf(row: AttestationReferenceValuesTable): ReferenceValues {
+  let values = parsedValues.get(row.id);
+  if (values === undefined) {
+    values = JSON.parse(row.document) as ReferenceValues;
+    if (parsedValues.size >= 10_000) parsedValues.clear();
+    parsedValues.set(row.id, values);
+  }
+  return values;
+}
+
 function toStored(row: AttestationReferenceValuesTable): StoredReferenceValues {
   return {
     id: row.id,
@@ -18,10 +36,25 @@ function toStored(row: AttestationReferenceValuesTable): StoredReferenceValues {
     hardwareRevision: row.hardware_revision,
     release: row.release === '' ? null : row.release,
     version: row.version,
-    values: JSON.parse(row.document) as ReferenceValues,
+    values: valuesOf(row),
     source: row.source,
     createdAt: row.created_at,
   };
+}
+
+/** Two writers numbering the same next version: one wins, the other is told to retry (no 500). */
+async function versionRace<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new VigilError(
+        'ATTESTATION_VERSION_CONFLICT',
+        'conflict',
+        'another version was added at the same moment; send it again',
+      );
+    throw error;
+  }
 }
 
 async function requireProduct(db: Queryable, productId: string): Promise<void> {
@@ -49,41 +82,43 @@ export class ReferenceValueStore {
     },
   ): Promise<StoredReferenceValues> {
     const { ledger, clock } = this.options;
-    return ledger.transact(actor, async (tx, record) => {
-      await requireProduct(tx, input.productId);
-      const release = input.release ?? '';
-      const latest = await tx
-        .selectFrom('attestation_reference_values')
-        .select(({ fn }) => fn.max('version').as('version'))
-        .where('product_id', '=', input.productId)
-        .where('hardware_revision', '=', input.hardwareRevision)
-        .where('release', '=', release)
-        .executeTakeFirst();
-      const row: AttestationReferenceValuesTable = {
-        id: newId(),
-        product_id: input.productId,
-        hardware_revision: input.hardwareRevision,
-        release,
-        version: Number(latest?.version ?? 0) + 1,
-        document: JSON.stringify(input.values),
-        source: input.source,
-        created_at: toRfc3339(clock.now()),
-      };
-      await tx.insertInto('attestation_reference_values').values(row).execute();
-      record({
-        type: 'attestation.reference-values-added',
-        subject: row.id,
-        details: {
-          productId: row.product_id,
-          hardwareRevision: row.hardware_revision,
-          release: input.release ?? null,
-          version: row.version,
-          source: row.source,
-          components: input.values.components.length,
-        },
-      });
-      return toStored(row);
-    });
+    return versionRace(
+      ledger.transact(actor, async (tx, record) => {
+        await requireProduct(tx, input.productId);
+        const release = input.release ?? '';
+        const latest = await tx
+          .selectFrom('attestation_reference_values')
+          .select(({ fn }) => fn.max('version').as('version'))
+          .where('product_id', '=', input.productId)
+          .where('hardware_revision', '=', input.hardwareRevision)
+          .where('release', '=', release)
+          .executeTakeFirst();
+        const row: AttestationReferenceValuesTable = {
+          id: newId(),
+          product_id: input.productId,
+          hardware_revision: input.hardwareRevision,
+          release,
+          version: Number(latest?.version ?? 0) + 1,
+          document: JSON.stringify(input.values),
+          source: input.source,
+          created_at: toRfc3339(clock.now()),
+        };
+        await tx.insertInto('attestation_reference_values').values(row).execute();
+        record({
+          type: 'attestation.reference-values-added',
+          subject: row.id,
+          details: {
+            productId: row.product_id,
+            hardwareRevision: row.hardware_revision,
+            release: input.release ?? null,
+            version: row.version,
+            source: row.source,
+            components: input.values.components.length,
+          },
+        });
+        return toStored(row);
+      }),
+    );
   }
 
   async list(filter: {
@@ -160,27 +195,29 @@ export class PolicyStore {
 
   async set(actor: Actor, productId: string, policy: AppraisalPolicy): Promise<StoredPolicy> {
     const { ledger, clock } = this.options;
-    return ledger.transact(actor, async (tx, record) => {
-      await requireProduct(tx, productId);
-      const latest = await tx
-        .selectFrom('attestation_policies')
-        .select(({ fn }) => fn.max('version').as('version'))
-        .where('product_id', '=', productId)
-        .executeTakeFirst();
-      const version = Number(latest?.version ?? 0) + 1;
-      const createdAt = toRfc3339(clock.now());
-      await tx
-        .insertInto('attestation_policies')
-        .values({ product_id: productId, version, document: JSON.stringify(policy), created_at: createdAt })
-        .execute();
-      const stored = { id: policyId(productId, version), productId, version, policy, createdAt };
-      record({
-        type: 'attestation.policy-set',
-        subject: productId,
-        details: { policyId: stored.id, version, policy },
-      });
-      return stored;
-    });
+    return versionRace(
+      ledger.transact(actor, async (tx, record) => {
+        await requireProduct(tx, productId);
+        const latest = await tx
+          .selectFrom('attestation_policies')
+          .select(({ fn }) => fn.max('version').as('version'))
+          .where('product_id', '=', productId)
+          .executeTakeFirst();
+        const version = Number(latest?.version ?? 0) + 1;
+        const createdAt = toRfc3339(clock.now());
+        await tx
+          .insertInto('attestation_policies')
+          .values({ product_id: productId, version, document: JSON.stringify(policy), created_at: createdAt })
+          .execute();
+        const stored = { id: policyId(productId, version), productId, version, policy, createdAt };
+        record({
+          type: 'attestation.policy-set',
+          subject: productId,
+          details: { policyId: stored.id, version, policy },
+        });
+        return stored;
+      }),
+    );
   }
 
   /** The policy in force for a product at `at` (the default when none was set by then). */

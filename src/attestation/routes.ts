@@ -91,6 +91,13 @@ const AttestationKey = Type.Object({
   kind: Type.Union([Type.Literal('tpm2'), Type.Literal('dice')]),
   method: Type.Union([Type.Literal('activate-credential'), Type.Literal('factory')]),
   akName: Type.Union([Type.String(), Type.Null()]),
+  endorsement: Type.Union(
+    [Type.Literal('ek-certificate'), Type.Literal('factory'), Type.Literal('first-use')],
+    {
+      description:
+        "What vouches for the key: a TPM manufacturer's EK certificate (VIGIL_TPM_EK_ROOTS), the factory, or only its first use",
+    },
+  ),
   publicKey: Type.String({ description: 'SubjectPublicKeyInfo PEM' }),
   boundAt: Type.String({ format: 'date-time' }),
   retiredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -160,7 +167,8 @@ export function attestationRoutes(attestation: Attestation): FastifyPluginAsyncT
               attestationId: Type.String(),
               matches: Type.Boolean(),
               recordIntact: Type.Boolean({
-                description: 'The stored record still hashes to the digest its ledger entry holds',
+                description:
+                  'The stored record still hashes to the digest its ledger entry holds, and its EAR verifies',
               }),
               recorded: Type.Object({ status: Type.String(), trustVector: TrustVector }),
               reappraised: Type.Object({

@@ -48,6 +48,13 @@ const Outcome = Type.Union([Type.Literal('failure'), Type.Literal('warning')]);
 
 export const AppraisalPolicySchema = Type.Object(
   {
+    tpmPcrs: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0, maximum: 23 }), {
+        uniqueItems: true,
+        maxItems: 24,
+        description: 'PCRs a TPM quote must cover and its event log reproduce (default 0-7)',
+      }),
+    ),
     requiredClaims: Type.Array(
       Type.Union([
         Type.Literal('secure-boot'),

@@ -5,7 +5,7 @@
  * EAR) with its digest in the ledger, in the same transaction as the device's new trust state.
  */
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import {
   VigilError,
   canonicalJson,
@@ -61,16 +61,21 @@ export interface ReappraisalResult {
   attestationId: string;
   /** True when appraising the archived evidence at its own time gives the recorded result. */
   matches: boolean;
-  /** True when the stored record still hashes to the digest its ledger entry holds. */
+  /** True when the stored record still hashes to the digest its ledger entry holds and its EAR verifies. */
   recordIntact: boolean;
   recorded: { status: string; trustVector: TrustVector };
   reappraised: { status: string; trustVector: TrustVector; findings: Finding[] };
 }
 
-/** A small LRU of replayed event logs: a log seen before is not parsed or replayed again. */
+/**
+ * An LRU of replayed event logs bounded by their size: a log seen before is not parsed or replayed
+ * again, and a flood of large distinct logs cannot hold more than `maxBytes` (times a small factor
+ * for their parsed form).
+ */
 class LruReplayCache implements ReplayCache {
   private readonly entries = new Map<string, ReplayedLog>();
-  constructor(private readonly capacity: number) {}
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
   get(digest: string): ReplayedLog | undefined {
     const value = this.entries.get(digest);
     if (value !== undefined) {
@@ -80,8 +85,14 @@ class LruReplayCache implements ReplayCache {
     return value;
   }
   set(digest: string, value: ReplayedLog): void {
+    if (this.entries.has(digest) || value.bytes.length > this.maxBytes) return;
     this.entries.set(digest, value);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    this.bytes += value.bytes.length;
+    for (const [oldest, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= entry.bytes.length;
+    }
   }
 }
 
@@ -104,7 +115,7 @@ export class AttestationService {
   private readonly referenceValues: ReferenceValueStore;
   private readonly policies: PolicyStore;
   readonly earKeys: EarKeys;
-  private readonly replayCache = new LruReplayCache(256);
+  private readonly replayCache = new LruReplayCache(32 * 1024 * 1024);
   private readonly build: string;
 
   constructor(options: {
@@ -254,6 +265,11 @@ export class AttestationService {
           .onConflict((conflict) => conflict.column('digest').doNothing())
           .execute();
       }
+      const previous = await tx
+        .selectFrom('devices')
+        .select('trust_status')
+        .where('id', '=', device.id)
+        .executeTakeFirst();
       await tx.insertInto('attestations').values(row).execute();
       await this.identity.devices.recordTrust(tx, device.id, {
         status: appraisal.status,
@@ -276,7 +292,8 @@ export class AttestationService {
           recordDigest: row.record_digest,
         },
       });
-      if (appraisal.status === 'contraindicated') {
+      // The alert is for the turn: a device already contraindicated is not alerted on again.
+      if (appraisal.status === 'contraindicated' && previous?.trust_status !== 'contraindicated') {
         record({
           type: 'alert.raised',
           subject: device.id,
@@ -286,6 +303,8 @@ export class AttestationService {
             findings: appraisal.findings.filter((finding) => finding.outcome === 'failure'),
           },
         });
+      }
+      if (appraisal.status === 'contraindicated') {
         if (policy.policy.quarantineOnContraindicated)
           await this.identity.devices.quarantineInTransaction(
             tx,
@@ -463,6 +482,12 @@ export class AttestationService {
       policy,
       referenceSets,
     );
+    let earSignatureValid = true;
+    try {
+      await jwtVerify(row.ear, createLocalJWKSet(await this.earKeys.jwks()), { currentDate: at });
+    } catch {
+      earSignatureValid = false;
+    }
     const recordedClaims = decodeJwt(row.ear);
     // A newer build may re-appraise: which build signed is not part of the answer.
     claimsNow.ear_verifier_id = recordedClaims.ear_verifier_id;
@@ -479,7 +504,7 @@ export class AttestationService {
         canonicalJson(claimsNow) === canonicalJson(recordedClaims) &&
         appraisal.status === row.status &&
         canonicalJson(appraisal.trustVector) === canonicalJson(JSON.parse(row.trust_vector)),
-      recordIntact,
+      recordIntact: recordIntact && earSignatureValid,
       recorded: { status: row.status, trustVector: JSON.parse(row.trust_vector) as TrustVector },
       reappraised: {
         status: appraisal.status,

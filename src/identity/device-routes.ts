@@ -2,6 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { VigilError } from '../core/index.ts';
 import type { CertificateAuthorities } from './authorities.ts';
+import { toDevice } from './devices.ts';
 import type { EnrollmentCredential, EnrollmentService, Issued } from './enrollment.ts';
 import type { IdentityProfiles } from './profile-store.ts';
 import type { Revocations } from './revocation.ts';
@@ -181,6 +182,8 @@ export function deviceRoutes(services: DeviceRouteServices): FastifyPluginAsync 
         productId: device.product_id,
         hardwareRevision: device.hardware_revision,
         status: device.status,
+        // The latest appraisal of this device, as the admin API shows it.
+        trust: toDevice(device).trust,
         certificate: {
           serial: current.serial,
           subject: current.subject,

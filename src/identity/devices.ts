@@ -529,6 +529,13 @@ export class DeviceService {
         trust_attestation_id: trust.attestationId,
       })
       .where('id', '=', id)
+      // Ids are time-ordered: an appraisal committed late by another process never hides a newer one.
+      .where((where) =>
+        where.or([
+          where('trust_attestation_id', 'is', null),
+          where('trust_attestation_id', '<', trust.attestationId),
+        ]),
+      )
       .execute();
   }
 

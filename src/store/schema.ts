@@ -231,6 +231,8 @@ export interface AttestationKeysTable {
   tpm_public: Buffer | null; // TPMT_PUBLIC of the AK
   tpm_name: string | null; // hex TPM name of the AK
   ek_public: Buffer | null; // TPMT_PUBLIC of the EK it was activated against
+  endorsement: 'ek-certificate' | 'factory' | 'first-use';
+  ek_certificate: Buffer | null; // DER of the EK certificate that endorsed it, kept for auditors
   certificate: Buffer | null; // DER of the DICE DeviceID certificate
   bound_at: string;
   retired_at: string | null;
@@ -241,6 +243,8 @@ export interface AttestationCredentialChallengesTable {
   device_id: string;
   ak_public: Buffer; // TPMT_PUBLIC
   ek_public: Buffer; // TPMT_PUBLIC
+  endorsement: 'ek-certificate' | 'first-use';
+  ek_certificate: Buffer | null;
   secret_hash: Buffer; // SHA-256 of the credential
   issued_at: string;
   expires_at: string;

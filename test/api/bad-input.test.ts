@@ -963,6 +963,8 @@ const operations: Record<string, Operation> = {
           policy: { ...policy, quarantineOnContraindicated: undefined },
         },
         'unknown rule': { productId: f.productId, policy: { ...policy, allowDebug: true } },
+        'PCR beyond 23': { productId: f.productId, policy: { ...policy, tpmPcrs: [0, 24] } },
+        'repeated PCR': { productId: f.productId, policy: { ...policy, tpmPcrs: [7, 7] } },
       }),
     ];
   },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { isVigilError } from '../../src/core/index.ts';
@@ -315,6 +316,70 @@ for (const kind of await storeKinds()) {
       );
     });
 
+    test('a quote that leaves out firmware PCRs proves nothing about them: no release is inferred, contraindicated', async () => {
+      // PCR 0 and 4 run code the log does not name, and the quote covers only PCR 7 (Secure Boot).
+      bed.tpm.boot(secureBootLog);
+      bed.tpm.extend(0, Buffer.alloc(32, 0x66));
+      bed.tpm.extend(4, Buffer.alloc(32, 0x66));
+      const { t, deviceId, tpm } = bed;
+      const { nonce } = t.platform.attestation.nonces.issue(deviceId);
+      const row = await t.platform.identity.devices.requireRow(t.platform.store.db, deviceId);
+      const record = await t.platform.attestation.service.submit(
+        row,
+        'tpm2-quote',
+        tpm.evidence(nonce, secureBootLog, [7]),
+      );
+      assert.equal(record.status, 'contraindicated');
+      assert.equal(record.measuredRelease, null, 'no release is matched on nothing');
+      assert.match(record.findings.find((f) => f.check === 'coverage')!.detail, /PCR 0, 1, 2, 3, 4, 5, 6/);
+      assert.equal(record.findings.find((f) => f.check === 'components')!.outcome, 'failure');
+    });
+
+    test('a log the server holds can be named by its digest; an unknown digest asks for the log and is no refusal', async () => {
+      const { t, deviceId, tpm } = bed;
+      tpm.boot(secureBootLog);
+      const digest = `sha256:${createHash('sha256').update(secureBootLog).digest('hex')}`;
+      const named = await attest(bed, secureBootLog, (evidence) => {
+        delete evidence.eventLog;
+        evidence.eventLogDigest = digest;
+      });
+      assert.equal(named.status, 'affirming', JSON.stringify(named.findings));
+      const shown = await t.call('GET', `/api/v1/attestations/${named.id}`);
+      assert.equal(
+        shown.json.evidence.eventLog,
+        secureBootLog.toString('base64'),
+        'the record holds the log itself',
+      );
+
+      const refusalsBefore = (await ledgerEvents(t, 'attestation.refused')).length;
+      await refused(
+        attest(bed, secureBootLog, (evidence) => {
+          delete evidence.eventLog;
+          evidence.eventLogDigest = `sha256:${'0'.repeat(64)}`;
+        }),
+        'ATTESTATION_EVENT_LOG_UNKNOWN',
+      );
+      assert.equal((await ledgerEvents(t, 'attestation.refused')).length, refusalsBefore);
+      await refused(
+        attest(bed, secureBootLog, (evidence) => {
+          evidence.eventLogDigest = digest;
+        }),
+        'ATTESTATION_EVIDENCE_MALFORMED',
+      );
+      // The nonce of a refused submission was never spent.
+      const { nonce } = t.platform.attestation.nonces.issue(deviceId);
+      const row = await t.platform.identity.devices.requireRow(t.platform.store.db, deviceId);
+      const evidence = tpm.evidence(nonce, secureBootLog);
+      await refused(
+        t.platform.attestation.service.submit(row, 'tpm2-quote', { ...evidence, eventLogDigest: digest }),
+        'ATTESTATION_EVIDENCE_MALFORMED',
+      );
+      assert.equal(
+        (await t.platform.attestation.service.submit(row, 'tpm2-quote', evidence)).status,
+        'affirming',
+      );
+    });
+
     test('a reboot is visible: resetCount moved since the last quote of this AK', async () => {
       bed.tpm.boot(secureBootLog);
       const before = await attest(bed, secureBootLog);
@@ -451,6 +516,11 @@ for (const kind of await storeKinds()) {
       });
 
       test('a truncated event log, the bogus keylime log, and an empty one', async () => {
+        await expectRefusal('ATTESTATION_EVIDENCE_MALFORMED', () =>
+          attest(bed, secureBootLog, (evidence) => {
+            evidence.eventLog = '';
+          }),
+        );
         bed.tpm.boot(secureBootLog);
         await expectRefusal('ATTESTATION_TPM_EVENT_LOG_MALFORMED', () =>
           attest(bed, secureBootLog, (evidence) => {
@@ -464,7 +534,7 @@ for (const kind of await storeKinds()) {
         );
       });
 
-      test('an unknown evidence format and malformed evidence are refused before any nonce is spent', async () => {
+      test('an unknown evidence format and malformed evidence are refused', async () => {
         const { t, deviceId } = bed;
         const row = await t.platform.identity.devices.requireRow(t.platform.store.db, deviceId);
         await expectRefusal('ATTESTATION_FORMAT_UNSUPPORTED', () =>

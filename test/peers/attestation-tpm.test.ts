@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -27,7 +28,7 @@ import {
   type PkiWorkspace,
 } from '../support/pki-peers.ts';
 import { readLedger, runVigil, type CommandResult } from '../support/server-process.ts';
-import { startSwtpm, swtpmAvailable, swtpmHint, type Swtpm } from '../support/swtpm.ts';
+import { startSwtpm, swtpmAvailable, swtpmHint, swtpmLocalCaBundle, type Swtpm } from '../support/swtpm.ts';
 
 /**
  * TPM and DICE attestation end to end with real peers: swtpm as the TPM, tpm2-tools driven by the
@@ -73,6 +74,74 @@ interface AgentRun extends CommandResult {
   record: any;
 }
 
+interface AgentSetup {
+  testbed: IdentityTestbed;
+  ws: PkiWorkspace;
+  device: EnrolledDevice;
+  swtpm: Swtpm;
+  stateDir: string;
+}
+
+/** `vigil agent attest` with swtpm as the TPM, as a device runs it (the record is JSON on stdout). */
+async function runAgent(setup: AgentSetup, extra: string[] = []): Promise<AgentRun> {
+  return parsedRecord(
+    await runVigil(
+      [
+        'agent',
+        'attest',
+        '--server',
+        setup.testbed.deviceUrl,
+        '--ca',
+        setup.ws.bundleFile,
+        '--cert',
+        setup.device.certFile,
+        '--key',
+        setup.device.keyFile,
+        '--tpm',
+        setup.swtpm.tcti,
+        '--event-log',
+        secureBootLog,
+        '--state',
+        setup.stateDir,
+        '--pcrs',
+        quotedPcrs,
+        ...extra,
+      ],
+      90_000,
+    ),
+  );
+}
+
+/** The device endpoint with the device's own certificate. */
+function deviceCall(
+  testbed: IdentityTestbed,
+  device: EnrolledDevice,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<HttpsResponse> {
+  return testbed.device(method, path, {
+    cert: device.certPem,
+    key: readFileSync(device.keyFile, 'utf8'),
+    ...(body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' }),
+  });
+}
+
+function assertRefused(response: HttpsResponse, code: string): void {
+  assert.ok(response.status >= 400 && response.status < 500, `${response.status}: ${response.text}`);
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+  assert.equal(response.json.code, code, response.text);
+}
+
+/** Codes of the ledger's events of `type` about `subject`. */
+async function ledgerCodes(testbed: IdentityTestbed, type: string, subject: string): Promise<string[]> {
+  return (await readLedger(testbed.adminUrl, testbed.adminToken))
+    .filter((entry) => entry.document.type === type && entry.document.subject === subject)
+    .map((entry) => String(entry.document.details.code));
+}
+
+const sha256Hex = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
 function parsedRecord(result: CommandResult): AgentRun {
   let record: unknown;
   try {
@@ -110,42 +179,12 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
       await replayIntoTpm(swtpm, readFileSync(secureBootLog));
     })());
 
-  const agent = async (extra: string[] = []): Promise<AgentRun> =>
-    parsedRecord(
-      await runVigil(
-        [
-          'agent',
-          'attest',
-          '--server',
-          testbed.deviceUrl,
-          '--ca',
-          ws.bundleFile,
-          '--cert',
-          device.certFile,
-          '--key',
-          device.keyFile,
-          '--tpm',
-          swtpm!.tcti,
-          '--event-log',
-          secureBootLog,
-          '--state',
-          stateDir,
-          '--pcrs',
-          quotedPcrs,
-          '--json',
-          ...extra,
-        ],
-        90_000,
-      ),
-    );
+  const agent = (extra: string[] = []): Promise<AgentRun> =>
+    runAgent({ testbed, ws, device, swtpm: swtpm!, stateDir }, extra);
 
   /** The device endpoint with this device's certificate. */
   const asDevice = (method: string, path: string, body?: unknown): Promise<HttpsResponse> =>
-    testbed.device(method, path, {
-      cert: device.certPem,
-      key: readFileSync(device.keyFile, 'utf8'),
-      ...(body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' }),
-    });
+    deviceCall(testbed, device, method, path, body);
 
   const boundKeys = async (): Promise<any[]> => {
     const response = await asDevice('GET', '/device/v1/attestation/keys');
@@ -153,16 +192,17 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     return response.json.keys;
   };
 
-  const refusalsInLedger = async (deviceId: string): Promise<string[]> =>
-    (await readLedger(testbed.adminUrl, testbed.adminToken))
-      .filter((entry) => entry.document.type === 'attestation.refused' && entry.document.subject === deviceId)
-      .map((entry) => String(entry.document.details.code));
+  const refusalsInLedger = (deviceId: string): Promise<string[]> =>
+    ledgerCodes(testbed, 'attestation.refused', deviceId);
 
   /** A quote made by hand with tpm2-tools over a fresh nonce, as the wire evidence. */
-  const handMadeEvidence = async (ak: string, eventLog: Buffer) => {
-    const issued = await asDevice('POST', '/device/v1/attestation/nonce');
-    assert.equal(issued.status, 201, issued.text);
-    const nonce = Buffer.from(issued.json.nonce, 'base64');
+  const handMadeEvidence = async (ak: string, eventLog: Buffer, given?: Buffer) => {
+    let nonce = given;
+    if (nonce === undefined) {
+      const issued = await asDevice('POST', '/device/v1/attestation/nonce');
+      assert.equal(issued.status, 201, issued.text);
+      nonce = Buffer.from(issued.json.nonce, 'base64');
+    }
     const { tool, file } = swtpm!;
     await tool(
       ['tpm2_quote', '-c', ak, '-l', quotedPcrs, '-q', nonce.toString('hex')].concat([
@@ -191,12 +231,6 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
   };
 
   const submit = (submission: unknown) => asDevice('POST', '/device/v1/attestation/evidence', submission);
-
-  const assertRefused = (response: HttpsResponse, code: string) => {
-    assert.ok(response.status >= 400 && response.status < 500, `${response.status}: ${response.text}`);
-    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
-    assert.equal(response.json.code, code, response.text);
-  };
 
   test('the real CLI imports reference values derived from the Secure Boot firmware log', async (t) => {
     if (!needTpm(t)) return;
@@ -233,6 +267,7 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     if (!needTpm(t)) return;
     await setup();
     assert.deepEqual(await boundKeys(), []);
+    // No --json: the agent prints the record as JSON on stdout all the same.
     const run = await agent();
     assert.equal(run.code, 0, `${run.stderr}\n${run.stdout}`);
     first = run.record;
@@ -242,6 +277,15 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     assert.equal(first.measuredRelease, release);
     assert.equal(first.deviceId, device.id);
     assert.match(run.stderr, /bound attestation key/);
+    // swtpm_setup --create-ek-cert stored one; this installation trusts no TPM manufacturer, so it
+    // is not checked, the key is trusted on first use and no hardware claim is made.
+    assert.match(run.stderr, /sending the EK certificate \(NV 0x01c00002/);
+    assert.deepEqual(first.trustVector, { 'instance-identity': 2, executables: 3, configuration: 2 });
+    assert.equal('hardware' in first.trustVector, false);
+    const endorsement = first.findings.find((finding: any) => finding.check === 'endorsement');
+    assert.equal(endorsement?.outcome, 'info', JSON.stringify(first.findings));
+    assert.equal(typeof first.nextNonce?.nonce, 'string');
+    assert.ok(Date.parse(first.nextNonce.expiresAt) > Date.now());
     // Socket mode has no resource manager: the agent left no transient object and no session behind.
     for (const capability of ['handles-transient', 'handles-loaded-session', 'handles-saved-session'])
       assert.equal((await swtpm!.tool(['tpm2_getcap', capability])).trim(), '', capability);
@@ -254,8 +298,22 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     assert.equal(keys[0].kind, 'tpm2');
     assert.equal(keys[0].method, 'activate-credential');
     assert.equal(keys[0].akName, akName);
+    assert.equal(keys[0].endorsement, 'first-use');
+    const listed = await testbed.admin('GET', `/api/v1/devices/${device.id}/attestation-keys`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.json));
+    assert.deepEqual(
+      listed.json.keys.map((key: any) => [key.akName, key.endorsement]),
+      [[akName, 'first-use']],
+    );
     const state = JSON.parse(readFileSync(join(stateDir, 'tpm-attestation-key.json'), 'utf8'));
     assert.deepEqual(state, { version: 1, akHandle, akName, keyId: keys[0].id });
+    // The log the server accepted is remembered, for this server, by its digest.
+    const logState = JSON.parse(readFileSync(join(stateDir, 'tpm-event-log.json'), 'utf8'));
+    assert.deepEqual(logState, {
+      version: 1,
+      server: new URL(testbed.deviceUrl).origin,
+      eventLogSha256: sha256Hex(readFileSync(secureBootLog)),
+    });
 
     const ledger = await readLedger(testbed.adminUrl, testbed.adminToken);
     const bound = ledger.filter(
@@ -269,12 +327,17 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     if (!needTpm(t)) return;
     await setup();
     assert.ok(first, 'the first run must have happened');
-    const run = await agent();
+    const run = await agent(['--json']);
     assert.equal(run.code, 0, run.stderr);
     const second = run.record;
     assert.equal(second.status, 'affirming');
     assert.equal(second.rebooted, false);
     assert.doesNotMatch(run.stderr, /bound attestation key|made an attestation key/);
+    // The unchanged log went by its digest, and the server had it.
+    assert.doesNotMatch(run.stderr, /does not hold the event log/);
+    const stored = await testbed.admin('GET', `/api/v1/attestations/${second.id}`);
+    assert.equal(stored.status, 200);
+    assert.equal(stored.json.evidence.eventLog, readFileSync(secureBootLog).toString('base64'));
     assert.equal((await boundKeys()).length, 1, 'no second binding');
 
     const shown = await testbed.admin('GET', `/api/v1/devices/${device.id}`);
@@ -316,6 +379,47 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     const replayed = await submit(submission);
     assertRefused(replayed, 'ATTESTATION_NONCE_REUSED');
     assert.ok((await refusalsInLedger(device.id)).includes('ATTESTATION_NONCE_REUSED'));
+  });
+
+  test("an answer's nextNonce is good for the next quote, once", async (t) => {
+    if (!needTpm(t)) return;
+    await setup();
+    const accepted = await submit(await handMadeEvidence(akHandle, readFileSync(secureBootLog)));
+    assert.equal(accepted.status, 201, accepted.text);
+    const next = Buffer.from(accepted.json.nextNonce.nonce, 'base64');
+    const followUp = await handMadeEvidence(akHandle, readFileSync(secureBootLog), next);
+    const answered = await submit(followUp);
+    assert.equal(answered.status, 201, answered.text);
+    assert.equal(Buffer.from(answered.json.nonce, 'base64').toString('hex'), next.toString('hex'));
+    assertRefused(await submit(followUp), 'ATTESTATION_NONCE_REUSED');
+  });
+
+  test('evidence may name a log the server holds by its digest; an unknown digest is a cache miss, and the same quote then goes with the log', async (t) => {
+    if (!needTpm(t)) return;
+    await setup();
+    const log = readFileSync(secureBootLog);
+    const byDigest = await handMadeEvidence(akHandle, log);
+    const { eventLog: _held, ...quote } = byDigest.evidence;
+    const named = await submit({
+      ...byDigest,
+      evidence: { ...quote, eventLogDigest: `sha256:${sha256Hex(log)}` },
+    });
+    assert.equal(named.status, 201, named.text);
+    assert.equal(named.json.status, 'affirming', JSON.stringify(named.json.findings));
+
+    const refusalsBefore = await refusalsInLedger(device.id);
+    const unheard = await handMadeEvidence(akHandle, log);
+    const { eventLog: _unsent, ...unsent } = unheard.evidence;
+    const unknown = await submit({
+      ...unheard,
+      evidence: { ...unsent, eventLogDigest: `sha256:${sha256Hex(Buffer.from('a log nobody sent'))}` },
+    });
+    assertRefused(unknown, 'ATTESTATION_EVENT_LOG_UNKNOWN');
+    assert.deepEqual(await refusalsInLedger(device.id), refusalsBefore, 'a cache miss is not a refusal');
+    // The nonce was not spent: the same quote with the whole log is appraised.
+    const whole = await submit(unheard);
+    assert.equal(whole.status, 201, whole.text);
+    assert.equal(whole.json.status, 'affirming');
   });
 
   test('a quote signed by an AK this device never bound is refused as an invalid signature', async (t) => {
@@ -452,6 +556,154 @@ describe('attestation with swtpm, tpm2-tools and `vigil agent attest` against a 
     const usage = await runVigil([...common, '--server', testbed.deviceUrl]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /give --tpm/);
+  });
+});
+
+describe("TPM endorsement: an installation that trusts swtpm's local CA as a TPM manufacturer", () => {
+  let testbed: IdentityTestbed | undefined;
+  let ws: PkiWorkspace;
+  let device: EnrolledDevice;
+  let swtpm: Swtpm | undefined;
+  let otherTpm: Swtpm | undefined;
+  let scratch: string | undefined;
+
+  after(async () => {
+    await swtpm?.stop();
+    await otherTpm?.stop();
+    await testbed?.close();
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  let ready: Promise<void> | undefined;
+  const setup = () =>
+    (ready ??= (async () => {
+      // Made first: swtpm_setup --create-ek-cert creates the local CA on a machine that has none.
+      swtpm = await startSwtpm('vigil-swtpm-endorsed-');
+      otherTpm = await startSwtpm('vigil-swtpm-other-');
+      scratch = mkdtempSync(join(tmpdir(), 'vigil-ek-roots-'));
+      const roots = join(scratch, 'tpm-manufacturers.pem');
+      writeFileSync(roots, swtpmLocalCaBundle());
+      // The platform reads VIGIL_TPM_EK_ROOTS when it opens; other tests must not see it.
+      const saved = process.env.VIGIL_TPM_EK_ROOTS;
+      process.env.VIGIL_TPM_EK_ROOTS = roots;
+      try {
+        testbed = await startIdentityTestbed('sqlite');
+      } finally {
+        if (saved === undefined) delete process.env.VIGIL_TPM_EK_ROOTS;
+        else process.env.VIGIL_TPM_EK_ROOTS = saved;
+      }
+      ws = await fetchCaCerts(testbed, testbed.dir);
+      device = await enrollWithCurl(testbed, ws, 'SN-TPM-EK-0001');
+      await replayIntoTpm(swtpm, readFileSync(secureBootLog));
+      const values = await testbed.admin('POST', '/api/v1/attestation/reference-values', {
+        productId: testbed.productId,
+        hardwareRevision: 'A',
+        release,
+        values: referenceValuesFromEventLog(readFileSync(secureBootLog)),
+      });
+      assert.equal(values.status, 201, JSON.stringify(values.json));
+    })());
+
+  /** This TPM's EK and a fresh AK under it, made by hand with tpm2-tools, as the binding request wants them. */
+  const handMadeKeys = async () => {
+    const { tool, file } = swtpm!;
+    await tool(['tpm2_createek', '-c', 'hand-ek.ctx', '-G', 'rsa', '-u', 'hand-ek.pub']);
+    await tool(
+      ['tpm2_createak', '-C', 'hand-ek.ctx', '-c', 'hand-ak.ctx', '-G', 'ecc', '-g', 'sha256'].concat([
+        '-s',
+        'ecdsa',
+        '-u',
+        'hand-ak.pub',
+      ]),
+    );
+    return {
+      format: 'tpm2',
+      ekPublic: file('hand-ek.pub').toString('base64'),
+      akPublic: file('hand-ak.pub').toString('base64'),
+    };
+  };
+
+  const keyRefusals = () => ledgerCodes(testbed!, 'attestation.key-refused', device.id);
+
+  test('a binding without an EK certificate is refused ATTESTATION_EK_CERTIFICATE_REQUIRED, and recorded', async (t) => {
+    if (!needTpm(t)) return;
+    await setup();
+    const refused = await deviceCall(
+      testbed!,
+      device,
+      'POST',
+      '/device/v1/attestation/keys',
+      await handMadeKeys(),
+    );
+    assertRefused(refused, 'ATTESTATION_EK_CERTIFICATE_REQUIRED');
+    assert.deepEqual(await keyRefusals(), ['ATTESTATION_EK_CERTIFICATE_REQUIRED']);
+  });
+
+  test("another TPM's EK certificate, genuine but for another EK, is refused ATTESTATION_EK_CERTIFICATE_INVALID", async (t) => {
+    if (!needTpm(t)) return;
+    await setup();
+    const foreign = await otherTpm!.ekCertificate();
+    // Genuine: issued by the same trusted CA, only for the other TPM's EK.
+    assert.equal(
+      new X509Certificate(foreign).issuer,
+      new X509Certificate(await swtpm!.ekCertificate()).issuer,
+    );
+    const refused = await deviceCall(testbed!, device, 'POST', '/device/v1/attestation/keys', {
+      ...(await handMadeKeys()),
+      ekCertificate: foreign.toString('base64'),
+    });
+    assertRefused(refused, 'ATTESTATION_EK_CERTIFICATE_INVALID');
+    assert.match(refused.json.detail, /another key/);
+    assert.deepEqual(await keyRefusals(), [
+      'ATTESTATION_EK_CERTIFICATE_REQUIRED',
+      'ATTESTATION_EK_CERTIFICATE_INVALID',
+    ]);
+    const keys = await deviceCall(testbed!, device, 'GET', '/device/v1/attestation/keys');
+    assert.deepEqual(keys.json.keys, [], 'nothing was bound');
+  });
+
+  test("the agent sends the TPM's EK certificate: the key is endorsed ('ek-certificate') and the appraisal claims hardware 2", async (t) => {
+    if (!needTpm(t)) return;
+    await setup();
+    const stateDir = join(testbed!.dir, 'agent-state');
+    // The agent remembers this log as accepted by this server, which never stored it (as after a
+    // restore): named by digest, the server answers ATTESTATION_EVENT_LOG_UNKNOWN and the agent sends it whole.
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(
+      join(stateDir, 'tpm-event-log.json'),
+      JSON.stringify({
+        version: 1,
+        server: new URL(testbed!.deviceUrl).origin,
+        eventLogSha256: sha256Hex(readFileSync(secureBootLog)),
+      }),
+    );
+    const run = await runAgent({ testbed: testbed!, ws, device, swtpm: swtpm!, stateDir });
+    assert.equal(run.code, 0, `${run.stderr}\n${run.stdout}`);
+    assert.match(run.stderr, /sending the EK certificate/);
+    assert.match(run.stderr, /does not hold the event log sent before: sending it whole/);
+    assert.deepEqual(
+      await ledgerCodes(testbed!, 'attestation.refused', device.id),
+      [],
+      'a cache miss is not a refusal',
+    );
+    assert.equal(run.record.status, 'affirming', JSON.stringify(run.record.findings));
+    assert.equal(run.record.trustVector.hardware, 2);
+    assert.deepEqual(run.record.trustVector, {
+      'instance-identity': 2,
+      hardware: 2,
+      executables: 3,
+      configuration: 2,
+    });
+    const listed = await testbed!.admin('GET', `/api/v1/devices/${device.id}/attestation-keys`);
+    assert.equal(listed.status, 200, JSON.stringify(listed.json));
+    assert.equal(listed.json.keys.length, 1);
+    assert.equal(listed.json.keys[0].endorsement, 'ek-certificate');
+    assert.equal(listed.json.keys[0].method, 'activate-credential');
+    const bound = (await readLedger(testbed!.adminUrl, testbed!.adminToken)).filter(
+      (entry) => entry.document.type === 'attestation.key-bound' && entry.document.subject === device.id,
+    );
+    assert.equal(bound.length, 1);
+    assert.equal(bound[0]!.document.details.endorsement, 'ek-certificate');
   });
 });
 

@@ -3,11 +3,11 @@
  * Everything runs asynchronously (execFile): tests run Vigil servers in this same process, and a
  * blocking spawnSync would stall them.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { hasCommand } from './peers.ts';
 
 export const swtpmHint = 'apt-get install swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0';
@@ -48,6 +48,8 @@ export interface Swtpm {
   tool(args: string[]): Promise<string>;
   /** Like `tool`, but returns the result whatever the exit status. */
   attempt(args: string[]): Promise<ToolResult>;
+  /** The RSA 2048 EK certificate `swtpm_setup --create-ek-cert` wrote at NV 0x01c00002 (DER). */
+  ekCertificate(): Promise<Buffer>;
   /** Extends PCRs in order (`tpm2_pcrextend`, many extensions per call). */
   extend(extensions: readonly PcrExtension[]): Promise<void>;
   /** A TPM Reset, as a reboot does: CMD_INIT on the control channel, then TPM2_Startup(CLEAR). */
@@ -56,24 +58,38 @@ export interface Swtpm {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs a tool and resolves when it exits. Not on 'close': `swtpm --daemon` and swtpm_setup start
+ * processes that may inherit the pipes, and waiting for those to close could wait forever. A tool
+ * that runs over a minute is killed and reported as failed.
+ */
 function execute(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd, env, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error !== null && typeof error.code !== 'number' && !error.killed) {
-          reject(error);
-          return;
-        }
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', (error) => {
+      clearTimeout(killer);
+      reject(error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      const finish = () =>
         resolve({
-          status: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
-          stdout,
-          stderr,
+          status: code,
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
         });
-      },
-    );
+      // Let the pipes drain what the tool wrote, but never wait on a daemon holding them.
+      const grace = setTimeout(finish, 1_000);
+      child.once('close', () => {
+        clearTimeout(grace);
+        finish();
+      });
+    });
   });
 }
 
@@ -181,6 +197,10 @@ export async function startSwtpm(prefix = 'vigil-swtpm-'): Promise<Swtpm> {
       file: (name) => readFileSync(join(dir, name)),
       tool,
       attempt,
+      async ekCertificate() {
+        await tool(['tpm2_nvread', '-o', 'ek-certificate.der', '0x01c00002']);
+        return readFileSync(join(dir, 'ek-certificate.der'));
+      },
       async extend(extensions) {
         for (let start = 0; start < extensions.length; start += 32) {
           const specs = extensions
@@ -215,4 +235,27 @@ export async function startSwtpm(prefix = 'vigil-swtpm-'): Promise<Swtpm> {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * The certificates of swtpm's local CA, the issuer of the EK certificates `swtpm_setup
+ * --create-ek-cert` makes: its issuing CA and the root above it, as one PEM bundle. The CA is made by
+ * the first `swtpm_setup --create-ek-cert` on the machine, so start a TPM before calling this. Where
+ * it lives comes from swtpm-localca.conf (the user's own in ~/.config first, as swtpm_localca reads it).
+ */
+export function swtpmLocalCaBundle(): string {
+  const candidates = [
+    join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'swtpm-localca.conf'),
+    '/etc/swtpm-localca.conf',
+  ];
+  const config = candidates.find((file) => existsSync(file));
+  if (config === undefined) throw new Error(`no swtpm-localca.conf (looked at ${candidates.join(', ')})`);
+  const settings = new Map<string, string>();
+  for (const line of readFileSync(config, 'utf8').split('\n')) {
+    const match = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match !== null) settings.set(match[1]!, match[2]!);
+  }
+  const issuer = settings.get('issuercert') ?? join(settings.get('statedir') ?? '', 'issuercert.pem');
+  const root = join(settings.get('statedir') ?? dirname(issuer), 'swtpm-localca-rootca-cert.pem');
+  return [issuer, root].map((file) => readFileSync(file, 'utf8')).join('');
 }

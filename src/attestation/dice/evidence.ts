@@ -45,12 +45,12 @@ export function verifyDiceEvidence(
     }
     if (!verifyNonceSignature(verified.aliasPublicKey, evidence.nonce, evidence.signature))
       throw diceError('ATTESTATION_DICE_SIGNATURE_INVALID', 'the Alias key did not sign this nonce');
-    return claimsOf(anchor.id, evidence.nonce, verified.layers);
+    return { ...claimsOf(anchor.id, evidence.nonce, verified.layers), endorsement: anchor.endorsement };
   }
   throw failure;
 }
 
-function claimsOf(keyId: string, nonce: Buffer, layers: DiceLayer[]): VerifiedClaims {
+function claimsOf(keyId: string, nonce: Buffer, layers: DiceLayer[]): Omit<VerifiedClaims, 'endorsement'> {
   const components: MeasuredComponent[] = layers.map((layer) => {
     const digests: Record<string, string> = {};
     for (const fwid of layer.tcbInfo.fwids ?? []) {
@@ -71,6 +71,7 @@ function claimsOf(keyId: string, nonce: Buffer, layers: DiceLayer[]): VerifiedCl
     hardware: 'dice',
     nonce,
     components,
+    coverage: layers.map((_layer, position) => `dice:${position}`),
     unexplained: [],
     secureBoot: secureBootOf(layers),
     securityVersion: svns.length === 0 ? null : Math.min(...svns),

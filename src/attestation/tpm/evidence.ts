@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { BoundKey, MeasuredComponent, VerifiedClaims } from '../claims.ts';
 import { hashAlgorithmOfId, type TpmHashAlgorithm } from './algorithms.ts';
 import { parseAttest, type QuoteAttestation } from './attest.ts';
-import { bootComponents, secureBootState } from './boot-state.ts';
+import { bootComponents, secureBootState, type BootComponent, type SecureBootState } from './boot-state.ts';
 import { tpmError } from './errors.ts';
 import { replayEventLog } from './event-log-replay.ts';
 import { parseEventLog, type EventLog } from './event-log.ts';
@@ -28,6 +28,32 @@ export interface ReplayedLog {
   bytes: Buffer;
   log: EventLog;
   replayed: Map<TpmHashAlgorithm, Map<number, Buffer>>;
+  /** What the log says, read once per log (pure in its bytes): boot components per bank, Secure Boot. */
+  readonly facts: {
+    components: Map<TpmHashAlgorithm, BootComponent[]>;
+    secureBoot?: { state: SecureBootState } | { error: unknown };
+  };
+}
+
+function componentsOf(replay: ReplayedLog, bank: TpmHashAlgorithm): BootComponent[] {
+  let components = replay.facts.components.get(bank);
+  if (components === undefined) {
+    components = bootComponents(replay.log, bank);
+    replay.facts.components.set(bank, components);
+  }
+  return components;
+}
+
+function secureBootOf(replay: ReplayedLog): SecureBootState {
+  if (replay.facts.secureBoot === undefined) {
+    try {
+      replay.facts.secureBoot = { state: secureBootState(replay.log) };
+    } catch (error) {
+      replay.facts.secureBoot = { error };
+    }
+  }
+  if ('error' in replay.facts.secureBoot) throw replay.facts.secureBoot.error;
+  return replay.facts.secureBoot.state;
 }
 
 /** Remembers replayed logs by digest: a fleet booting one firmware sends one log many times. */
@@ -54,7 +80,7 @@ export function replayLog(bytes: Buffer, cache?: ReplayCache, knownDigest?: stri
     const algorithm = hashAlgorithmOfId(algorithmId);
     if (algorithm !== undefined) replayed.set(algorithm, replayEventLog(log, algorithm));
   }
-  const result = { digest, bytes, log, replayed };
+  const result: ReplayedLog = { digest, bytes, log, replayed, facts: { components: new Map() } };
   cache?.set(digest, result);
   return result;
 }
@@ -109,11 +135,12 @@ export function verifyTpmEvidence(
     quoted[bankName] = bankQuoted;
   }
 
+  // Facts are read from one bank only, and only from PCRs that bank's selection quotes and the log
+  // reproduces: a PCR the quote does not cover proves nothing, whatever the log says about it.
   const bank = bankOf(attest, replay);
-  const explained = (pcr: number): boolean =>
-    attest.pcrSelection.some((selection) => selection.pcrs.includes(pcr)) &&
-    !unexplained.some((entry) => entry.endsWith(`:${pcr}`));
-  const components: MeasuredComponent[] = bootComponents(replay.log, bank)
+  const covered = new Set(attest.pcrSelection.find((selection) => selection.hashAlgorithm === bank)?.pcrs);
+  const explained = (pcr: number): boolean => covered.has(pcr) && !unexplained.includes(`${bank}:${pcr}`);
+  const components: MeasuredComponent[] = componentsOf(replay, bank)
     .filter((component) => explained(component.pcrIndex))
     .map((component) => ({
       kind: 'tpm-event',
@@ -121,13 +148,15 @@ export function verifyTpmEvidence(
       eventType: component.eventType,
       digests: { [bank]: component.digest.toString('hex') },
     }));
-  const secureBoot = explained(secureBootPcr) ? secureBootState(replay.log) : 'unknown';
+  const secureBoot = explained(secureBootPcr) ? secureBootOf(replay) : 'unknown';
 
   return {
     keyId: key.id,
+    endorsement: key.endorsement,
     hardware: 'tpm2',
     nonce: attest.extraData,
     components,
+    coverage: [...covered].filter(explained).map((pcr) => `pcr:${pcr}`),
     unexplained,
     secureBoot,
     securityVersion: null,
@@ -149,7 +178,12 @@ export function verifyTpmEvidence(
 /** The bank boot components are read from: the strongest bank the quote covers and the log carries. */
 function bankOf(attest: QuoteAttestation, replay: ReplayedLog): TpmHashAlgorithm {
   const order: TpmHashAlgorithm[] = ['sha512', 'sha384', 'sha256', 'sha1'];
-  const quotedBanks = new Set(attest.pcrSelection.map((selection) => selection.hashAlgorithm));
+  // A bank listed with no PCRs selected covers nothing.
+  const quotedBanks = new Set(
+    attest.pcrSelection
+      .filter((selection) => selection.pcrs.length > 0)
+      .map((selection) => selection.hashAlgorithm),
+  );
   const bank = order.find((name) => quotedBanks.has(name) && replay.replayed.has(name));
   if (bank === undefined)
     throw tpmError(
