@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { parseEventLog, referenceValuesFromEventLog } from '../src/attestation/tpm/index.ts';
 import { SoftwareTpm, readEventLog } from '../test/attestation/software-tpm.ts';
 import { initData, startServe } from '../test/support/server-process.ts';
-import { createTestDatabase, isPostgresReachable, postgresAdminUrl } from '../test/support/stores.ts';
+import { createTestDatabase } from '../test/support/stores.ts';
 import type { Benchmark } from './run.ts';
-import { makeCsr, pool } from './support.ts';
+import { adminClient, benchProduct, makeCsr, pool } from './support.ts';
 
 const devices = 64;
 const seconds = 5;
@@ -76,32 +76,11 @@ async function appraisalRate(
   const token = await initData(join(dir, 'data'), database.url);
   const server = await startServe(join(dir, 'data'), database.url);
   try {
-    const admin = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${server.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const json = (await response.json()) as any;
-      if (response.status >= 300)
-        throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    const product = await admin('POST', '/api/v1/products', {
-      name: 'Bench pump',
-      model: 'B-1',
-      hardwareRevisions: ['A'],
-      regimes: [],
-      supportStart: '2026-01-01',
-      supportEnd: '2036-01-01',
-    });
-    await admin('POST', `/api/v1/products/${product.id}/ca`, {});
-    const ca = (await admin('GET', '/api/v1/cas')).cas.find(
-      (entry: { kind: string }) => entry.kind === 'root',
-    ).certificate as string;
+    const admin = adminClient(server.url, token);
+    const { productId, rootPem: ca } = await benchProduct(admin);
     const log = readEventLog(logName);
     await admin('POST', '/api/v1/attestation/reference-values', {
-      productId: product.id,
+      productId: productId,
       hardwareRevision: 'A',
       release: '1.0.0',
       values: referenceValuesFromEventLog(log),
@@ -109,7 +88,7 @@ async function appraisalRate(
     const { results } = await admin('POST', '/api/v1/devices/bulk', {
       devices: Array.from({ length: devices }, (_, i) => ({
         serial: `ATTEST-${i}`,
-        productId: product.id,
+        productId: productId,
         hardwareRevision: 'A',
         bootstrap: { method: 'secret' },
       })),
@@ -210,8 +189,6 @@ function appraisalBenchmark(name: string, steady: boolean, store: 'sqlite' | 'po
   return {
     name,
     async run() {
-      if (store === 'postgres' && !(await isPostgresReachable()))
-        throw new Error(`${name} needs PostgreSQL at ${postgresAdminUrl}`);
       const { rate, appraisals, events } = await appraisalRate(steady, store);
       const baseline = verificationRate();
       return {

@@ -13,7 +13,7 @@ import {
 import { derNull, oid, sequence, tlv, unsignedInteger } from '../src/identity/x509/der.ts';
 import { initData, startServe, type ServerProcess } from '../test/support/server-process.ts';
 import type { Benchmark } from './run.ts';
-import { makeCsr, pool } from './support.ts';
+import { adminClient, benchProduct, makeCsr, pool } from './support.ts';
 
 const devices = 3000;
 const enrollConcurrency = 32;
@@ -89,32 +89,14 @@ function enrolledFleet() {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-identity-'));
     const token = await initData(join(dir, 'data'), undefined);
     const server = await startServe(join(dir, 'data'), undefined);
-    const admin = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${server.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return (await response.json()) as any;
-    };
-    const product = await admin('POST', '/api/v1/products', {
-      name: 'Bench pump',
-      model: 'B-1',
-      hardwareRevisions: ['A'],
-      regimes: [],
-      supportStart: '2026-01-01',
-      supportEnd: '2036-01-01',
-    });
-    await admin('POST', `/api/v1/products/${product.id}/ca`, {});
-    const root = (await admin('GET', '/api/v1/cas')).cas.find(
-      (ca: { kind: string }) => ca.kind === 'root',
-    ).certificate;
+    const admin = adminClient(server.url, token);
+    const { productId, rootPem: root } = await benchProduct(admin);
     const secrets: { serial: string; secret: string }[] = [];
     for (let start = 0; start < devices; start += 1000) {
       const { results } = await admin('POST', '/api/v1/devices/bulk', {
         devices: Array.from({ length: Math.min(1000, devices - start) }, (_, i) => ({
           serial: `BENCH-${start + i}`,
-          productId: product.id,
+          productId,
           hardwareRevision: 'A',
           bootstrap: { method: 'secret' },
         })),

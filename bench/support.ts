@@ -39,3 +39,35 @@ export async function pool<T>(
     }),
   );
 }
+
+/** An authenticated admin-API caller of a benchmark's server; a refused call fails the benchmark. */
+export function adminClient(baseUrl: string, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await response.json()) as any;
+    if (response.status >= 300)
+      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+}
+
+/** A product with its issuing CA (hardware revision A), and the installation's root CA as PEM. */
+export async function benchProduct(
+  admin: ReturnType<typeof adminClient>,
+): Promise<{ productId: string; rootPem: string }> {
+  const product = await admin('POST', '/api/v1/products', {
+    name: 'Bench pump',
+    model: 'B-1',
+    hardwareRevisions: ['A'],
+    regimes: [],
+    supportStart: '2026-01-01',
+    supportEnd: '2036-01-01',
+  });
+  await admin('POST', `/api/v1/products/${product.id}/ca`, {});
+  const root = (await admin('GET', '/api/v1/cas')).cas.find((ca: { kind: string }) => ca.kind === 'root');
+  return { productId: product.id as string, rootPem: root.certificate as string };
+}

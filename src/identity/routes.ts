@@ -385,40 +385,35 @@ export function identityRoutes(identity: Identity, products: ProductService): Fa
         devices.decommission(actorOf(callerOf(request)), request.params.id, request.body.wipeConfirmation),
     );
 
-    app.post(
-      '/api/v1/devices/:id/quarantine',
-      {
-        config: { scope: 'devices:admin' },
-        schema: {
-          tags: ['identity'],
-          summary:
-            'Quarantine a device: the device endpoint then serves it only attestation and update routes',
-          security: bearerSecurity,
-          params: IdParams,
-          body: QuarantineBody,
-          response: withErrors({ 200: Device }),
+    // Quarantine and its release: the same shape, a reason recorded in the ledger either way.
+    for (const [path, summary, change] of [
+      [
+        '/api/v1/devices/:id/quarantine',
+        'Quarantine a device: the device endpoint then serves it only attestation and update routes',
+        devices.quarantine.bind(devices),
+      ],
+      [
+        '/api/v1/devices/:id/quarantine/release',
+        'Release a device from quarantine',
+        devices.releaseQuarantine.bind(devices),
+      ],
+    ] as const) {
+      app.post(
+        path,
+        {
+          config: { scope: 'devices:admin' },
+          schema: {
+            tags: ['identity'],
+            summary,
+            security: bearerSecurity,
+            params: IdParams,
+            body: QuarantineBody,
+            response: withErrors({ 200: Device }),
+          },
         },
-      },
-      async (request) =>
-        devices.quarantine(actorOf(callerOf(request)), request.params.id, request.body.reason),
-    );
-
-    app.post(
-      '/api/v1/devices/:id/quarantine/release',
-      {
-        config: { scope: 'devices:admin' },
-        schema: {
-          tags: ['identity'],
-          summary: 'Release a device from quarantine',
-          security: bearerSecurity,
-          params: IdParams,
-          body: QuarantineBody,
-          response: withErrors({ 200: Device }),
-        },
-      },
-      async (request) =>
-        devices.releaseQuarantine(actorOf(callerOf(request)), request.params.id, request.body.reason),
-    );
+        async (request) => change(actorOf(callerOf(request)), request.params.id, request.body.reason),
+      );
+    }
 
     app.post(
       '/api/v1/devices/:id/wipe-confirmation',

@@ -18,6 +18,11 @@ const opensslAvailable = hasCommand('openssl');
 
 const firmware = Buffer.alloc(32, 0xb0);
 const application = Buffer.alloc(32, 0xa1);
+/** The release's reference values: both layers' approved FWIDs. */
+const layerValues = [
+  { kind: 'dice-layer', model: 'IP-9 bootloader', digests: { sha256: firmware.toString('hex') } },
+  { kind: 'dice-layer', model: 'IP-9 application', digests: { sha256: application.toString('hex') } },
+];
 
 /** A DeviceID → firmware layer → Alias chain made by openssl; the Alias lives one day. */
 function chains(): Map<string, DiceCertificate> {
@@ -93,10 +98,7 @@ describe('DICE appraisal', () => {
       hardwareRevision: 'rev-a',
       release: '9.0.0',
       values: {
-        components: [
-          { kind: 'dice-layer', model: 'IP-9 bootloader', digests: { sha256: firmware.toString('hex') } },
-          { kind: 'dice-layer', model: 'IP-9 application', digests: { sha256: application.toString('hex') } },
-        ],
+        components: layerValues,
         minimumSecurityVersion: 3,
         secureBootRequired: true,
       },
@@ -152,10 +154,7 @@ describe('DICE appraisal', () => {
       hardwareRevision: 'rev-a',
       release: '9.0.0',
       values: {
-        components: [
-          { kind: 'dice-layer', model: 'IP-9 bootloader', digests: { sha256: firmware.toString('hex') } },
-          { kind: 'dice-layer', model: 'IP-9 application', digests: { sha256: application.toString('hex') } },
-        ],
+        components: layerValues,
         minimumSecurityVersion: 5,
         secureBootRequired: true,
       },

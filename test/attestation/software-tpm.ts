@@ -5,6 +5,7 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEventLog, replayEventLog } from '../../src/attestation/tpm/index.ts';
+import { sized, uint16, uint32 } from '../../src/attestation/tpm/marshal.ts';
 import { buildQuoteAttest, ecdsaTpmtSignature } from './tpm/quote-fixtures.ts';
 import { eventLogDir } from './tpm/event-log-fixtures.ts';
 
@@ -12,16 +13,6 @@ export const quotedPcrs = [0, 1, 2, 3, 4, 5, 6, 7];
 
 /** TPMA_OBJECT of `tpm2_createak`: fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|restricted|sign. */
 const akAttributes = 0x00050072;
-
-function uint16(value: number): Buffer {
-  const bytes = Buffer.alloc(2);
-  bytes.writeUInt16BE(value);
-  return bytes;
-}
-
-function sized(bytes: Buffer): Buffer {
-  return Buffer.concat([uint16(bytes.length), bytes]);
-}
 
 export function readEventLog(name: string): Buffer {
   return readFileSync(`${eventLogDir}${name}`);
@@ -43,12 +34,7 @@ export class SoftwareTpm {
     const tpmt = Buffer.concat([
       uint16(0x0023), // TPM_ALG_ECC
       uint16(0x000b), // nameAlg sha256
-      Buffer.from([
-        attributes >>> 24,
-        (attributes >>> 16) & 0xff,
-        (attributes >>> 8) & 0xff,
-        attributes & 0xff,
-      ]),
+      uint32(attributes),
       sized(Buffer.alloc(0)), // authPolicy
       uint16(0x0010), // symmetric: TPM_ALG_NULL
       Buffer.from('0018000b', 'hex'), // scheme ECDSA / sha256

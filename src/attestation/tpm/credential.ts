@@ -10,6 +10,7 @@ import {
 import { digestSizeOf, hashAlgorithmOfId, maxDigestSize, type TpmHashAlgorithm } from './algorithms.ts';
 import { ByteReader } from './byte-reader.ts';
 import { tpmError } from './errors.ts';
+import { leftPad, sized, uint32 } from './marshal.ts';
 import { eccCurveNamed, type TpmPublicArea } from './public-area.ts';
 
 /** What TPM2_MakeCredential returns (Part 3 §12.6), marshalled, ready for TPM2_ActivateCredential. */
@@ -306,26 +307,6 @@ function unsuitable(message: string) {
   return tpmError('ATTESTATION_TPM_EK_UNSUITABLE', message);
 }
 
-function sized(bytes: Buffer): Buffer {
-  return Buffer.concat([uint16(bytes.length), bytes]);
-}
-
-function uint16(value: number): Buffer {
-  const bytes = Buffer.alloc(2);
-  bytes.writeUInt16BE(value);
-  return bytes;
-}
-
-function uint32(value: number): Buffer {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value);
-  return bytes;
-}
-
 function nullTerminated(label: string): Buffer {
   return Buffer.from(`${label}\0`, 'latin1');
-}
-
-function leftPad(bytes: Buffer, length: number): Buffer {
-  return bytes.length >= length ? bytes : Buffer.concat([Buffer.alloc(length - bytes.length), bytes]);
 }

@@ -9,6 +9,7 @@ import {
 import type { TpmHashAlgorithm } from './algorithms.ts';
 import { ByteReader } from './byte-reader.ts';
 import { tpmError } from './errors.ts';
+import { leftPad, uint16 } from './marshal.ts';
 
 /** TPM_ALG_ID values of the object types and the null algorithm (TCG Algorithm Registry; Part 2 §6.3). */
 const tpmAlgRsa = 0x0001;
@@ -412,20 +413,10 @@ export function checkAttestationKeyAttributes(publicArea: TpmPublicArea): void {
   }
 }
 
-function uint16(value: number): Buffer {
-  const bytes = Buffer.alloc(2);
-  bytes.writeUInt16BE(value);
-  return bytes;
-}
-
 function unsignedBigEndian(value: number): Buffer {
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(value);
   let start = 0;
   while (start < 3 && bytes[start] === 0) start += 1;
   return bytes.subarray(start);
-}
-
-function leftPad(bytes: Buffer, length: number): Buffer {
-  return bytes.length >= length ? bytes : Buffer.concat([Buffer.alloc(length - bytes.length), bytes]);
 }
