@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { VigilError } from '../core/index.ts';
 import type { Attestation } from './attestation.ts';
 import { evidenceFormats, maxEventLogBytes } from './formats.ts';
+import { Base64 } from './schemas.ts';
 
 /** Evidence carries a firmware event log; the rest of the device endpoint keeps its small limit. */
 const evidenceBodyLimit = Math.ceil((maxEventLogBytes * 4) / 3) + 64 * 1024;
@@ -18,9 +19,6 @@ function deviceOf(request: FastifyRequest) {
     );
   return device.device;
 }
-
-const Base64 = (maxLength: number) =>
-  Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', minLength: 1, maxLength });
 
 /**
  * Attestation on the device endpoint (RFC 9334: the device is the Attester). Every route needs

@@ -10,9 +10,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { VigilError } from '../core/index.ts';
 import type { BoundKey, VerifiedClaims } from './claims.ts';
-import { verifyDiceEvidence } from './dice/evidence.ts';
-import type { TpmHashAlgorithm } from './tpm/algorithms.ts';
-import { quoteNonce, verifyTpmEvidence, type ReplayCache } from './tpm/evidence.ts';
+import { Base64 } from './schemas.ts';
+import { verifyDiceEvidence } from './dice/index.ts';
+import { quoteNonce, verifyTpmEvidence, type ReplayCache, type TpmHashAlgorithm } from './tpm/index.ts';
 
 export interface VerifyContext {
   keys: readonly BoundKey[];
@@ -50,9 +50,7 @@ export interface EvidenceFormat<Wire = unknown> {
   attach?(stored: Wire, blob: Buffer): Wire;
 }
 
-const base64Pattern = '^[A-Za-z0-9+/]*={0,2}$';
-const base64 = (maxLength: number, description: string) =>
-  Type.String({ pattern: base64Pattern, maxLength, description });
+const base64 = (maxLength: number, description: string) => Base64(maxLength, description, 0);
 
 /**
  * Decodes standard base64 strictly without a regular expression (event logs are tens of kilobytes):

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf, callerOf } from '../access/index.ts';
 import { IdParams, PageQuery, bearerSecurity, withErrors } from '../core/index.ts';
 import type { Attestation } from './attestation.ts';
-import { AppraisalPolicySchema, ReferenceValuesSchema, TrustStatusSchema } from './schemas.ts';
+import { AppraisalPolicySchema, Base64, ReferenceValuesSchema, TrustStatusSchema } from './schemas.ts';
 
 const Finding = Type.Object({
   check: Type.String(),
@@ -213,12 +213,7 @@ export function attestationRoutes(attestation: Attestation): FastifyPluginAsyncT
             Type.Object(
               {
                 kind: Type.Literal('tpm2'),
-                akPublic: Type.String({
-                  pattern: '^[A-Za-z0-9+/]*={0,2}$',
-                  minLength: 4,
-                  maxLength: 2048,
-                  description: 'TPM2B_PUBLIC as tpm2_createak -u writes it, base64',
-                }),
+                akPublic: Base64(2048, 'TPM2B_PUBLIC as tpm2_createak -u writes it, base64', 4),
               },
               { additionalProperties: false },
             ),

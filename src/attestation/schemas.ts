@@ -1,6 +1,15 @@
 /** The JSON shapes of reference values and appraisal policies, shared by routes, store and CLI. */
 import { Type } from '@sinclair/typebox';
 
+/** Standard base64 (RFC 4648 §4) of binary evidence and keys, at most `maxLength` characters. */
+export const Base64 = (maxLength: number, description?: string, minLength = 1) =>
+  Type.String({
+    pattern: '^[A-Za-z0-9+/]*={0,2}$',
+    minLength,
+    maxLength,
+    ...(description === undefined ? {} : { description }),
+  });
+
 const Digests = Type.Record(
   Type.String({ pattern: '^(sha1|sha256|sha384|sha512|sha3-256|sha3-384|sha3-512)$' }),
   Type.String({ pattern: '^[0-9a-f]{40,128}$' }),

@@ -187,7 +187,8 @@ export class AttestationService {
     );
 
     // The stored form names large parts by their SHA-256, so its digest commits to the whole evidence.
-    const evidenceDigest = createHash('sha256').update(canonicalJsonBytes(decoded.stored)).digest('hex');
+    const evidence = canonicalJson(decoded.stored);
+    const evidenceDigest = createHash('sha256').update(evidence).digest('hex');
     const eventLogDigest = decoded.blob?.digest ?? null;
     const row: AttestationsTable = {
       id,
@@ -195,7 +196,7 @@ export class AttestationService {
       format: format.id,
       key_id: claims.keyId,
       nonce: nonce.toString('hex'),
-      evidence: canonicalJson(decoded.stored),
+      evidence,
       evidence_digest: evidenceDigest,
       event_log_digest: eventLogDigest,
       received_at: at,

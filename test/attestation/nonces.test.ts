@@ -169,5 +169,78 @@ for (const kind of kinds) {
       });
       await nonces.consume(deviceA, nonce);
     });
+
+    test('the device attestation routes refuse malformed bodies with problem+json, binding and recording nothing', async () => {
+      const { enrollmentSecret } = await t.register('SN-NONCE-D');
+      const keys = t.makeKeys('SN-NONCE-D');
+      const enrolled = await t.device('POST', '/.well-known/est/simpleenroll', {
+        body: keys.csrBase64,
+        contentType: 'application/pkcs10',
+        basic: `SN-NONCE-D:${enrollmentSecret!}`,
+      });
+      assert.equal(enrolled.status, 200, enrolled.text);
+      const tls = { cert: pkcs7CertificatesPem(enrolled.text, t.dir), key: keys.keyPem };
+      const post = (path: string, body: string) =>
+        t.device('POST', path, { ...tls, body, contentType: 'application/json' });
+      const attestations = async () =>
+        (await t.platform.store.db.selectFrom('attestations').select('id').execute()).length;
+      const boundKeys = async () =>
+        (await t.platform.store.db.selectFrom('attestation_keys').select('id').execute()).length;
+      const before = { attestations: await attestations(), keys: await boundKeys() };
+      const cases: [string, string, number, string][] = [
+        ['/device/v1/attestation/evidence', '{"format":"tpm2-quote"}', 400, 'REQUEST_INVALID'],
+        [
+          '/device/v1/attestation/evidence',
+          '{"format":"tpm2-quote","evidence":{},"extra":1}',
+          400,
+          'REQUEST_INVALID',
+        ],
+        [
+          '/device/v1/attestation/evidence',
+          '{"format":"psa-token","evidence":{}}',
+          400,
+          'ATTESTATION_FORMAT_UNSUPPORTED',
+        ],
+        [
+          '/device/v1/attestation/evidence',
+          '{"format":"tpm2-quote","evidence":{"quote":"!"}}',
+          400,
+          'ATTESTATION_EVIDENCE_MALFORMED',
+        ],
+        ['/device/v1/attestation/evidence', '{"format":', 400, 'REQUEST_JSON_INVALID'],
+        [
+          '/device/v1/attestation/keys',
+          '{"format":"tpm2","ekPublic":"!!!!","akPublic":"AAAA"}',
+          400,
+          'REQUEST_INVALID',
+        ],
+        ['/device/v1/attestation/keys', '{"format":"tpm2","ekPublic":"AAAA"}', 400, 'REQUEST_INVALID'],
+        [
+          '/device/v1/attestation/keys',
+          '{"format":"tpm2","ekPublic":"AAAA","akPublic":"AAAA"}',
+          400,
+          'ATTESTATION_TPM_PUBLIC_MALFORMED',
+        ],
+        ['/device/v1/attestation/keys/not-a-uuid/activate', '{"secret":"AAAA"}', 400, 'REQUEST_INVALID'],
+        [
+          `/device/v1/attestation/keys/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}/activate`,
+          '{"secret":"AAAA"}',
+          404,
+          'ATTESTATION_CHALLENGE_UNKNOWN',
+        ],
+      ];
+      for (const [path, body, status, code] of cases) {
+        const response = await post(path, body);
+        assert.equal(response.status, status, `${path} ${body}: ${response.text}`);
+        assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+        assert.equal(response.json.code, code, `${path} ${body}`);
+      }
+      const tooLarge = await post(
+        '/device/v1/attestation/evidence',
+        JSON.stringify({ format: 'tpm2-quote', evidence: { eventLog: 'A'.repeat(3 * 1024 * 1024 + 4) } }),
+      );
+      assert.equal(tooLarge.status, 413);
+      assert.deepEqual({ attestations: await attestations(), keys: await boundKeys() }, before);
+    });
   });
 }

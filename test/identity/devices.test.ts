@@ -253,6 +253,21 @@ for (const kind of kinds) {
       return { pem, keys, serial: new X509Certificate(pem).serialNumber.toLowerCase() };
     }
 
+    /** Renews with the current certificate (EST simplereenroll); answers the new certificate's serial. */
+    async function renew(
+      serial: string,
+      current: { pem: string; keys: { keyPem: string } },
+    ): Promise<string> {
+      const renewed = await t.device('POST', '/.well-known/est/simplereenroll', {
+        body: t.makeKeys(serial).csrBase64,
+        contentType: 'application/pkcs10',
+        cert: current.pem,
+        key: current.keys.keyPem,
+      });
+      assert.equal(renewed.status, 200, renewed.text);
+      return new X509Certificate(pkcs7CertificatesPem(renewed.text, t.dir)).serialNumber.toLowerCase();
+    }
+
     test('registration answers the enrollment secret once and stores only its SHA-256, in no table or ledger leaf', async () => {
       const result = await devices().register(systemActor, registration('SN-SECRET-1'));
       assert.equal(result.outcome, 'created');
@@ -519,16 +534,7 @@ for (const kind of kinds) {
     test('revoking a device revokes every valid certificate with the reason, and none of them can renew afterwards', async () => {
       const { device, enrollmentSecret } = await devices().register(systemActor, registration('SN-REVOKE-1'));
       const issued = await enroll('SN-REVOKE-1', enrollmentSecret!);
-      const renewed = await t.device('POST', '/.well-known/est/simplereenroll', {
-        body: t.makeKeys('SN-REVOKE-1').csrBase64,
-        contentType: 'application/pkcs10',
-        cert: issued.pem,
-        key: issued.keys.keyPem,
-      });
-      assert.equal(renewed.status, 200, renewed.text);
-      const renewedSerial = new X509Certificate(
-        pkcs7CertificatesPem(renewed.text, t.dir),
-      ).serialNumber.toLowerCase();
+      const renewedSerial = await renew('SN-REVOKE-1', issued);
       assert.equal((await devices().get(device!.id)).status, 'enrolled');
 
       const response = await t.admin('POST', `/api/v1/devices/${device!.id}/revoke`, {
@@ -580,16 +586,7 @@ for (const kind of kinds) {
     test('decommissioning revokes valid certificates as cessationOfOperation, stores the wipe confirmation, refuses a second revoke or decommission (409) and keeps the history', async () => {
       const { device, enrollmentSecret } = await devices().register(systemActor, registration('SN-RETIRE-1'));
       const first = await enroll('SN-RETIRE-1', enrollmentSecret!);
-      const renewed = await t.device('POST', '/.well-known/est/simplereenroll', {
-        body: t.makeKeys('SN-RETIRE-1').csrBase64,
-        contentType: 'application/pkcs10',
-        cert: first.pem,
-        key: first.keys.keyPem,
-      });
-      assert.equal(renewed.status, 200, renewed.text);
-      const secondSerial = new X509Certificate(
-        pkcs7CertificatesPem(renewed.text, t.dir),
-      ).serialNumber.toLowerCase();
+      const secondSerial = await renew('SN-RETIRE-1', first);
       // The first certificate is superseded before the device retires: it keeps that reason.
       const superseded = await t.admin('POST', `/api/v1/certificates/${first.serial}/revoke`, {
         reason: 'superseded',

@@ -16,6 +16,19 @@ function der(name: string): Buffer {
   return certificate(standardChains(), name).der;
 }
 
+/** Verifying the named chain (Alias first) against the named DeviceID fails with `code`. */
+function refuses(chain: string[], code: string, options: { anchor?: string; at?: Date } = {}): void {
+  throwsCode(
+    () =>
+      verifyDiceChain({
+        chain: chain.map(der),
+        deviceIdCertificate: der(options.anchor ?? 'deviceId'),
+        at: options.at ?? new Date(),
+      }),
+    code,
+  );
+}
+
 describe('verifyDiceChain', () => {
   it('accepts an Alias issued by the registered DeviceID and returns its TcbInfo and key', (t) => {
     if (!needOpenssl(t)) return;
@@ -71,63 +84,23 @@ describe('verifyDiceChain', () => {
 
   it('rejects an Alias signed by another DeviceID with the same name as not issued by it', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('aliasOfOther'), der('deviceId')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_CHAIN_BROKEN',
-    );
+    refuses(['aliasOfOther', 'deviceId'], 'ATTESTATION_DICE_CHAIN_BROKEN');
   });
 
   it('rejects a chain that ends at a DeviceID other than the registered one', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('aliasOfOther'), der('otherDeviceId')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_CHAIN_UNTRUSTED',
-    );
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('aliasUnderFirmware')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_CHAIN_UNTRUSTED',
-    );
+    refuses(['aliasOfOther', 'otherDeviceId'], 'ATTESTATION_DICE_CHAIN_UNTRUSTED');
+    refuses(['aliasUnderFirmware'], 'ATTESTATION_DICE_CHAIN_UNTRUSTED');
   });
 
   it('rejects a chain whose certificates do not link', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('alias'), der('firmware'), der('deviceId')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_CHAIN_BROKEN',
-    );
+    refuses(['alias', 'firmware', 'deviceId'], 'ATTESTATION_DICE_CHAIN_BROKEN');
   });
 
   it('rejects a layer issued by a certificate that is not a CA', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('aliasUnderLeaf'), der('leafIssuer')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_CHAIN_BROKEN',
-    );
+    refuses(['aliasUnderLeaf', 'leafIssuer'], 'ATTESTATION_DICE_CHAIN_BROKEN');
   });
 
   it('rejects an Alias whose signature was altered', (t) => {
@@ -152,54 +125,22 @@ describe('verifyDiceChain', () => {
 
   it('rejects an expired Alias', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('alias')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(Date.now() + 2 * day),
-        }),
-      'ATTESTATION_DICE_CERTIFICATE_EXPIRED',
-    );
+    refuses(['alias'], 'ATTESTATION_DICE_CERTIFICATE_EXPIRED', { at: new Date(Date.now() + 2 * day) });
   });
 
   it('rejects an Alias that is not yet valid', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('alias')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(Date.now() - day),
-        }),
-      'ATTESTATION_DICE_CERTIFICATE_NOT_YET_VALID',
-    );
+    refuses(['alias'], 'ATTESTATION_DICE_CERTIFICATE_NOT_YET_VALID', { at: new Date(Date.now() - day) });
   });
 
   it('rejects a layer without a DiceTcbInfo extension', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('aliasWithoutTcbInfo')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_TCB_INFO_MISSING',
-    );
+    refuses(['aliasWithoutTcbInfo'], 'ATTESTATION_DICE_TCB_INFO_MISSING');
   });
 
   it('rejects a layer whose DiceTcbInfo extension is corrupted', (t) => {
     if (!needOpenssl(t)) return;
-    throwsCode(
-      () =>
-        verifyDiceChain({
-          chain: [der('aliasWithCorruptTcbInfo')],
-          deviceIdCertificate: der('deviceId'),
-          at: new Date(),
-        }),
-      'ATTESTATION_DICE_TCB_INFO_MALFORMED',
-    );
+    refuses(['aliasWithCorruptTcbInfo'], 'ATTESTATION_DICE_TCB_INFO_MALFORMED');
   });
 
   it('rejects an empty chain, a chain of only the DeviceID and non-certificate bytes', (t) => {

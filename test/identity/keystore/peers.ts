@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createPublicKey, verify } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { hasCommand } from '../../support/peers.ts';
-import type { SignatureHash } from '../../../src/identity/keystore/index.ts';
+import { isVigilError } from '../../../src/core/index.ts';
+import type { KeyAlgorithm, KeyRef, Keystore, SignatureHash } from '../../../src/identity/keystore/index.ts';
 
 /** Outside peers of the keystore tests: OpenSSL verifies our signatures; SoftHSM2 is the token. */
 export const opensslAvailable = hasCommand('openssl');
@@ -74,4 +75,43 @@ export function createTestToken(label = `vigil-${process.pid}`): TestToken {
     { env, stdio: 'pipe' },
   );
   return { dir, label, pin, soPin, env, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<Error> {
+  let caught: unknown;
+  await promise.then(
+    () => assert.fail(`expected ${code}`),
+    (error: unknown) => (caught = error),
+  );
+  assert.ok(isVigilError(caught, code), `expected ${code}, got ${String(caught)}`);
+  return caught as Error;
+}
+
+/**
+ * The refusals every keystore owes, with typed errors: a key it does not hold, a reference naming
+ * another backend or algorithm, a hash and an algorithm it does not offer.
+ */
+export async function assertKeystoreRefusals(
+  keys: Keystore,
+  ref: KeyRef,
+  other: { backend: KeyRef['backend']; algorithm: KeyAlgorithm; hash: string; unknownAlgorithm: string },
+): Promise<void> {
+  const missing: KeyRef = { ...ref, id: '01900000-0000-7000-8000-000000000000' };
+  await rejectsWithCode(keys.sign(missing, Buffer.from('x'), 'sha256'), 'KEYSTORE_KEY_NOT_FOUND');
+  await rejectsWithCode(
+    keys.sign({ ...ref, backend: other.backend }, Buffer.from('x'), 'sha256'),
+    'KEYSTORE_BACKEND_MISMATCH',
+  );
+  await rejectsWithCode(
+    keys.sign({ ...ref, algorithm: other.algorithm }, Buffer.from('x'), 'sha256'),
+    'KEYSTORE_KEY_ALGORITHM_MISMATCH',
+  );
+  await rejectsWithCode(
+    keys.sign(ref, Buffer.from('x'), other.hash as SignatureHash),
+    'KEYSTORE_HASH_UNSUPPORTED',
+  );
+  await rejectsWithCode(
+    keys.generateKey(other.unknownAlgorithm as KeyAlgorithm, 'no'),
+    'KEYSTORE_ALGORITHM_UNSUPPORTED',
+  );
 }

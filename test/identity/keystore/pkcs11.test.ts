@@ -15,9 +15,11 @@ import {
 import { createTestDatabase, type TestDatabase } from '../../support/stores.ts';
 import { requirePeer } from '../../support/peers.ts';
 import {
+  assertKeystoreRefusals,
   assertSignatureVerifies,
   createTestToken,
   opensslAvailable,
+  rejectsWithCode,
   softhsmAvailable,
   softhsmHint,
   softhsmModule,
@@ -63,16 +65,6 @@ function pkcs11Tool(args: string[]) {
     ['--module', softhsmModule, '--token-label', current.label, '--login', '--pin', current.pin, ...args],
     { env: current.env, encoding: 'utf8' },
   );
-}
-
-async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<Error> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (error: unknown) => (caught = error),
-  );
-  assert.ok(isVigilError(caught, code), `expected ${code}, got ${String(caught)}`);
-  return caught as Error;
 }
 
 async function tokenKeyIdOf(ref: KeyRef): Promise<Buffer> {
@@ -277,28 +269,12 @@ describe('Pkcs11Keystore on SoftHSM2', () => {
     if (!requirePeer(t, 'SoftHSM2 + pkcs11-tool', softhsmAvailable, softhsmHint)) return;
     const keys = keystore();
     const { ref } = await keys.generateKey('ecdsa-p384', 'refusals');
-    const missing: KeyRef = {
-      id: '01900000-0000-7000-8000-000000000000',
-      backend: 'pkcs11',
+    await assertKeystoreRefusals(keys, ref, {
+      backend: 'software',
       algorithm: 'ecdsa-p256',
-    };
-    await rejectsWithCode(keys.sign(missing, Buffer.from('x'), 'sha256'), 'KEYSTORE_KEY_NOT_FOUND');
-    await rejectsWithCode(
-      keys.sign({ ...ref, backend: 'software' }, Buffer.from('x'), 'sha256'),
-      'KEYSTORE_BACKEND_MISMATCH',
-    );
-    await rejectsWithCode(
-      keys.sign({ ...ref, algorithm: 'ecdsa-p256' }, Buffer.from('x'), 'sha256'),
-      'KEYSTORE_KEY_ALGORITHM_MISMATCH',
-    );
-    await rejectsWithCode(
-      keys.sign(ref, Buffer.from('x'), 'sha1' as SignatureHash),
-      'KEYSTORE_HASH_UNSUPPORTED',
-    );
-    await rejectsWithCode(
-      keys.generateKey('ecdsa-p521' as KeyAlgorithm, 'no'),
-      'KEYSTORE_ALGORITHM_UNSUPPORTED',
-    );
+      hash: 'sha1',
+      unknownAlgorithm: 'ecdsa-p521',
+    });
   });
 
   test('signs repeatedly in one session, every signature valid', async (t) => {

@@ -16,7 +16,12 @@ import {
 } from '../../../src/identity/keystore/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/stores.ts';
 import { requirePeer } from '../../support/peers.ts';
-import { assertSignatureVerifies, opensslAvailable } from './peers.ts';
+import {
+  assertKeystoreRefusals,
+  assertSignatureVerifies,
+  opensslAvailable,
+  rejectsWithCode,
+} from './peers.ts';
 
 let database: TestDatabase;
 let store: Store;
@@ -35,16 +40,6 @@ after(async () => {
 
 function keystore(key: Buffer = masterKey): SoftwareKeystore {
   return new SoftwareKeystore({ store, masterKey: key, clock: new ManualClock('2026-03-01T12:00:00Z') });
-}
-
-async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<Error> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (error: unknown) => (caught = error),
-  );
-  assert.ok(isVigilError(caught, code), `expected ${code}, got ${String(caught)}`);
-  return caught as Error;
 }
 
 function throwsWithCode(work: () => unknown, code: string): Error {
@@ -282,28 +277,15 @@ describe('SoftwareKeystore', () => {
   test('refuses unknown keys, other backends, algorithms and hashes with typed errors', async () => {
     const keys = keystore();
     const { ref } = await keys.generateKey('ecdsa-p256', 'refusals');
-    const missing: KeyRef = {
-      id: '01900000-0000-7000-8000-000000000000',
-      backend: 'software',
-      algorithm: 'ecdsa-p256',
-    };
-    await rejectsWithCode(keys.sign(missing, Buffer.from('x'), 'sha256'), 'KEYSTORE_KEY_NOT_FOUND');
-    await rejectsWithCode(keys.publicKey(missing), 'KEYSTORE_KEY_NOT_FOUND');
+    await assertKeystoreRefusals(keys, ref, {
+      backend: 'pkcs11',
+      algorithm: 'rsa-3072',
+      hash: 'md5',
+      unknownAlgorithm: 'ed25519',
+    });
     await rejectsWithCode(
-      keys.sign({ ...ref, backend: 'pkcs11' }, Buffer.from('x'), 'sha256'),
-      'KEYSTORE_BACKEND_MISMATCH',
-    );
-    await rejectsWithCode(
-      keys.sign({ ...ref, algorithm: 'rsa-3072' }, Buffer.from('x'), 'sha256'),
-      'KEYSTORE_KEY_ALGORITHM_MISMATCH',
-    );
-    await rejectsWithCode(
-      keys.sign(ref, Buffer.from('x'), 'md5' as SignatureHash),
-      'KEYSTORE_HASH_UNSUPPORTED',
-    );
-    await rejectsWithCode(
-      keys.generateKey('ed25519' as KeyAlgorithm, 'no'),
-      'KEYSTORE_ALGORITHM_UNSUPPORTED',
+      keys.publicKey({ ...ref, id: '01900000-0000-7000-8000-000000000000' }),
+      'KEYSTORE_KEY_NOT_FOUND',
     );
   });
 
