@@ -8,7 +8,7 @@
 // Beside each, the same run's raw ECDSA P-256 verification rate and their ratio.
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import type { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEventLog, referenceValuesFromEventLog } from '../src/attestation/tpm/index.ts';
@@ -16,7 +16,7 @@ import { SoftwareTpm, readEventLog } from '../test/attestation/software-tpm.ts';
 import { initData, startServe } from '../test/support/server-process.ts';
 import { createTestDatabase } from '../test/support/stores.ts';
 import type { Benchmark } from './run.ts';
-import { adminClient, benchProduct, makeCsr, pool } from './support.ts';
+import { adminClient, benchProduct, devicePost, enrollFleet, pool } from './support.ts';
 
 const devices = 64;
 const seconds = 5;
@@ -26,31 +26,6 @@ interface BenchDevice {
   serial: string;
   agent: Agent;
   tpm: SoftwareTpm;
-}
-
-function post(
-  deviceUrl: string,
-  ca: string,
-  agent: Agent,
-  path: string,
-  body: string,
-): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const call = request(
-      `${deviceUrl}${path}`,
-      { method: 'POST', ca, agent, headers: { 'content-type': 'application/json' } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) });
-        });
-      },
-    );
-    call.on('error', reject);
-    call.end(body);
-  });
 }
 
 /** Raw ECDSA P-256 / SHA-256 verifications per second over a quote-sized message (node:crypto). */
@@ -85,57 +60,17 @@ async function appraisalRate(
       release: '1.0.0',
       values: referenceValuesFromEventLog(log),
     });
-    const { results } = await admin('POST', '/api/v1/devices/bulk', {
-      devices: Array.from({ length: devices }, (_, i) => ({
-        serial: `ATTEST-${i}`,
-        productId: productId,
-        hardwareRevision: 'A',
-        bootstrap: { method: 'secret' },
-      })),
-    });
     const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
+    const enrolled = await enrollFleet(admin, { deviceUrl, ca, productId, count: devices, prefix: 'ATTEST' });
     const fleet: BenchDevice[] = [];
-    for (const result of results as { serial: string; id: string; enrollmentSecret: string }[]) {
-      const { der, privateKey } = makeCsr(result.serial);
-      const enrolled = await new Promise<string>((resolve, reject) => {
-        const call = request(
-          `${deviceUrl}/.well-known/est/simpleenroll`,
-          {
-            method: 'POST',
-            ca,
-            headers: {
-              'content-type': 'application/pkcs10',
-              authorization: `Basic ${Buffer.from(`${result.serial}:${result.enrollmentSecret}`).toString('base64')}`,
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-          },
-        );
-        call.on('error', reject);
-        call.end(der.toString('base64'));
-      });
-      const certificate = await admin('GET', `/api/v1/devices/${result.id}/identity`);
-      const pem = certificate.certificates[0].pem as string;
-      if (enrolled === '' || pem === undefined) throw new Error(`enrollment of ${result.serial} failed`);
+    for (const device of enrolled) {
       const tpm = new SoftwareTpm();
       tpm.boot(log);
-      await admin('POST', `/api/v1/devices/${result.id}/attestation-keys`, {
+      await admin('POST', `/api/v1/devices/${device.id}/attestation-keys`, {
         kind: 'tpm2',
         akPublic: tpm.akPublic().toString('base64'),
       });
-      fleet.push({
-        serial: result.serial,
-        tpm,
-        agent: new Agent({
-          keepAlive: true,
-          maxSockets: 1,
-          cert: pem,
-          key: privateKey.export({ format: 'pem', type: 'pkcs8' }),
-        }),
-      });
+      fleet.push({ serial: device.serial, tpm, agent: device.agent });
     }
 
     const eventLog = log.toString('base64');
@@ -145,7 +80,7 @@ async function appraisalRate(
     const round = async (device: BenchDevice): Promise<void> => {
       let nonce = steady ? nextNonces.get(device) : undefined;
       if (nonce === undefined) {
-        const issued = await post(deviceUrl, ca, device.agent, '/device/v1/attestation/nonce', '{}');
+        const issued = await devicePost(deviceUrl, ca, device.agent, '/device/v1/attestation/nonce', '{}');
         if (issued.status !== 201) throw new Error(`nonce: ${issued.status} ${JSON.stringify(issued.json)}`);
         nonce = Buffer.from(issued.json.nonce as string, 'base64');
       }
@@ -159,7 +94,7 @@ async function appraisalRate(
           ...(steady && nextNonces.has(device) ? { eventLogDigest } : { eventLog }),
         },
       });
-      const result = await post(deviceUrl, ca, device.agent, '/device/v1/attestation/evidence', body);
+      const result = await devicePost(deviceUrl, ca, device.agent, '/device/v1/attestation/evidence', body);
       if (result.status !== 201 || result.json.status !== 'affirming')
         throw new Error(`appraisal: ${result.status} ${JSON.stringify(result.json).slice(0, 400)}`);
       nextNonces.set(device, Buffer.from(result.json.nextNonce.nonce as string, 'base64'));

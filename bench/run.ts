@@ -5,6 +5,7 @@ import { attestationBenchmarks } from './attestation.ts';
 import { identityBenchmarks } from './identity.ts';
 import { keystoreBenchmarks } from './keystore.ts';
 import { ledgerBenchmarks } from './ledger.ts';
+import { updatesBenchmarks } from './updates.ts';
 
 export interface Benchmark {
   name: string;
@@ -22,6 +23,7 @@ const all: Benchmark[] = [
   ...keystoreBenchmarks,
   ...identityBenchmarks,
   ...attestationBenchmarks,
+  ...updatesBenchmarks,
 ];
 const prefixes = process.argv.slice(2);
 const chosen = all.filter(

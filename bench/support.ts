@@ -1,6 +1,7 @@
 // Helpers the benchmarks share: load generation and device material made in-process, so the
 // load generator stays cheap next to the server it measures.
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { Agent, request } from 'node:https';
 import {
   bitString,
   contextTag,
@@ -45,7 +46,10 @@ export function adminClient(baseUrl: string, token: string) {
   return async (method: string, path: string, body?: unknown): Promise<any> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = (await response.json()) as any;
@@ -70,4 +74,90 @@ export async function benchProduct(
   await admin('POST', `/api/v1/products/${product.id}/ca`, {});
   const root = (await admin('GET', '/api/v1/cas')).cas.find((ca: { kind: string }) => ca.kind === 'root');
   return { productId: product.id as string, rootPem: root.certificate as string };
+}
+
+/** A JSON POST over a device's own keep-alive TLS connection (its certificate is the agent's). */
+export function devicePost(
+  deviceUrl: string,
+  ca: string,
+  agent: Agent,
+  path: string,
+  body: string,
+): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const call = request(
+      `${deviceUrl}${path}`,
+      { method: 'POST', ca, agent, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, json: text === '' ? undefined : JSON.parse(text) });
+        });
+      },
+    );
+    call.on('error', reject);
+    call.end(body);
+  });
+}
+
+export interface EnrolledDevice {
+  id: string;
+  serial: string;
+  /** A keep-alive agent presenting the device's certificate: one TLS connection per device. */
+  agent: Agent;
+}
+
+/** Registers `count` devices of the product (revision A) and enrolls each over EST with a fresh key. */
+export async function enrollFleet(
+  admin: ReturnType<typeof adminClient>,
+  options: { deviceUrl: string; ca: string; productId: string; count: number; prefix: string },
+): Promise<EnrolledDevice[]> {
+  const { results } = await admin('POST', '/api/v1/devices/bulk', {
+    devices: Array.from({ length: options.count }, (_, i) => ({
+      serial: `${options.prefix}-${i}`,
+      productId: options.productId,
+      hardwareRevision: 'A',
+      bootstrap: { method: 'secret' },
+    })),
+  });
+  const fleet: EnrolledDevice[] = [];
+  for (const result of results as { serial: string; id: string; enrollmentSecret: string }[]) {
+    const { der, privateKey } = makeCsr(result.serial);
+    const enrolled = await new Promise<string>((resolve, reject) => {
+      const call = request(
+        `${options.deviceUrl}/.well-known/est/simpleenroll`,
+        {
+          method: 'POST',
+          ca: options.ca,
+          headers: {
+            'content-type': 'application/pkcs10',
+            authorization: `Basic ${Buffer.from(`${result.serial}:${result.enrollmentSecret}`).toString('base64')}`,
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        },
+      );
+      call.on('error', reject);
+      call.end(der.toString('base64'));
+    });
+    const certificate = await admin('GET', `/api/v1/devices/${result.id}/identity`);
+    const pem = certificate.certificates[0]?.pem as string | undefined;
+    if (enrolled === '' || pem === undefined) throw new Error(`enrollment of ${result.serial} failed`);
+    fleet.push({
+      id: result.id,
+      serial: result.serial,
+      agent: new Agent({
+        keepAlive: true,
+        maxSockets: 1,
+        cert: pem,
+        key: privateKey.export({ format: 'pem', type: 'pkcs8' }),
+      }),
+    });
+  }
+  return fleet;
 }

@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AccessService } from '../access/index.ts';
 import { Attestation, EndorsementRoots, defaultNonceSeconds } from '../attestation/index.ts';
 import {
@@ -23,6 +24,7 @@ import {
 import { Ledger } from '../ledger/index.ts';
 import { ProductService } from '../products/index.ts';
 import { Store } from '../store/index.ts';
+import { Updates } from '../updates/index.ts';
 import { version } from './version.ts';
 
 /** Every service of one installation, wired together over one store. */
@@ -36,6 +38,7 @@ export interface Platform {
   products: ProductService;
   identity: Identity;
   attestation: Attestation;
+  updates: Updates;
   close(): Promise<void>;
 }
 
@@ -84,6 +87,22 @@ export function wireServices(options: {
     softwareKeystore,
     statusBaseUrl: options.statusBaseUrl ?? statusBaseUrl(undefined),
   });
+  const products = new ProductService({ store, ledger, clock });
+  const attestation = new Attestation({
+    store,
+    ledger,
+    clock,
+    identity,
+    softwareKeystore,
+    // Every process derives the same nonce MAC key, so any of them can check any nonce.
+    nonceKey: Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'vigil attestation nonce MAC', 32)),
+    nonceSeconds: Number(process.env.VIGIL_ATTESTATION_NONCE_SECONDS ?? defaultNonceSeconds),
+    endorsementRoots:
+      process.env.VIGIL_TPM_EK_ROOTS === undefined || process.env.VIGIL_TPM_EK_ROOTS === ''
+        ? undefined
+        : EndorsementRoots.fromPemFile(process.env.VIGIL_TPM_EK_ROOTS),
+    build: version,
+  });
   return {
     files,
     config,
@@ -91,24 +110,23 @@ export function wireServices(options: {
     store,
     ledger,
     access: new AccessService({ store, ledger, clock }),
-    products: new ProductService({ store, ledger, clock }),
+    products,
     identity,
-    attestation: new Attestation({
+    attestation,
+    updates: new Updates({
       store,
       ledger,
       clock,
+      products,
       identity,
-      softwareKeystore,
-      // Every process derives the same nonce MAC key, so any of them can check any nonce.
-      nonceKey: Buffer.from(
-        hkdfSync('sha256', masterKey, Buffer.alloc(0), 'vigil attestation nonce MAC', 32),
-      ),
-      nonceSeconds: Number(process.env.VIGIL_ATTESTATION_NONCE_SECONDS ?? defaultNonceSeconds),
-      endorsementRoots:
-        process.env.VIGIL_TPM_EK_ROOTS === undefined || process.env.VIGIL_TPM_EK_ROOTS === ''
+      referenceValues: attestation.referenceValues,
+      keystore,
+      onlineKeystore: softwareKeystore,
+      artifactDir: process.env.VIGIL_ARTIFACT_DIR || join(files.dir, 'artifacts'),
+      artifactMaxBytes:
+        process.env.VIGIL_ARTIFACT_MAX_BYTES === undefined || process.env.VIGIL_ARTIFACT_MAX_BYTES === ''
           ? undefined
-          : EndorsementRoots.fromPemFile(process.env.VIGIL_TPM_EK_ROOTS),
-      build: version,
+          : Number(process.env.VIGIL_ARTIFACT_MAX_BYTES),
     }),
     async close() {
       await keystore.close();

@@ -52,6 +52,9 @@ export async function startServer(
   const stopAttestationUpkeep = platform.attestation.startMaintenance((error) =>
     admin.log.error({ err: error }, 'attestation upkeep failed'),
   );
+  const stopUpdatesUpkeep = platform.updates.startMaintenance((error) =>
+    admin.log.error({ err: error }, 'TUF metadata refresh failed'),
+  );
   // The device endpoint's own certificate is renewed before it lapses (by any process): serve the new one.
   let refreshing = false;
   const trustTimer = setInterval(() => {
@@ -81,6 +84,7 @@ export async function startServer(
       await Promise.all([admin.close(), device.close(), status.close()]);
       await stopMaintenance();
       await stopAttestationUpkeep();
+      await stopUpdatesUpkeep();
       await stopIntegrator();
       await platform.ledger.integrate();
     },

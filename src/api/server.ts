@@ -20,6 +20,7 @@ import {
 import { attestationDeviceRoutes, attestationRoutes } from '../attestation/index.ts';
 import { ledgerRoutes } from '../ledger/index.ts';
 import { productRoutes } from '../products/index.ts';
+import { updatesDeviceRoutes, updatesRoutes } from '../updates/index.ts';
 import { registerMetrics } from './metrics.ts';
 import type { Platform } from './platform.ts';
 import { problem, problemOf, routeNotFound } from './problem.ts';
@@ -88,8 +89,14 @@ export async function buildAdminServer(
   // parameters arrive as text and are coerced to their declared types.
   const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false, useDefaults: true });
   const textAjv = makeAjv({ coerceTypes: true, removeAdditional: false, useDefaults: true });
+  // A body declared as raw bytes (`format: binary`: artifacts, SBOMs) reaches its route unparsed,
+  // as a stream or text the route checks itself.
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema),
+    httpPart === 'body'
+      ? (schema as { format?: string }).format === 'binary'
+        ? () => true
+        : bodyAjv.compile(schema)
+      : textAjv.compile(schema),
   );
 
   app.setErrorHandler((error, request, reply) => {
@@ -140,6 +147,10 @@ export async function buildAdminServer(
           name: 'attestation',
           description: 'Evidence appraisal (RATS), reference values, policies, EAR results and keys',
         },
+        {
+          name: 'updates',
+          description: 'Releases, artifacts, approvals and the TUF repository of each product',
+        },
         { name: 'access', description: 'Principals, roles, API tokens, least-privilege review' },
         { name: 'products', description: 'Products, regimes, support periods, lifecycle owners' },
         { name: 'ledger', description: 'The tamper-evident ledger: entries, proofs, checkpoints, tiles' },
@@ -185,6 +196,7 @@ export async function buildAdminServer(
   await app.register(ledgerRoutes(platform.ledger));
   await app.register(identityRoutes(platform.identity, platform.products));
   await app.register(attestationRoutes(platform.attestation));
+  await app.register(updatesRoutes(platform.updates));
   return app;
 }
 
@@ -282,6 +294,7 @@ export async function buildDeviceServer(
     return { status: 'ok', version, endpoint: 'device' };
   });
   await app.register(attestationDeviceRoutes(platform.attestation));
+  await app.register(updatesDeviceRoutes(platform.updates));
   await app.register(
     deviceRoutes({
       authorities: platform.identity.authorities,

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/index.ts';
+import { runPeriodically, type Clock } from '../core/index.ts';
 import type { Identity, SoftwareKeystore } from '../identity/index.ts';
 import type { Ledger } from '../ledger/index.ts';
 import type { Store } from '../store/index.ts';
@@ -65,23 +65,12 @@ export class Attestation {
    * refused as expired anyway), so neither table grows with the fleet's history.
    */
   startMaintenance(onError: (error: unknown) => void = () => undefined): () => Promise<void> {
-    let running: Promise<unknown> = Promise.resolve();
-    const upkeep = () => {
-      running = running.then(async () => {
-        try {
-          await this.nonces.prune();
-          await this.keys.pruneChallenges();
-        } catch (error) {
-          onError(error);
-        }
-      });
-    };
-    upkeep();
-    const timer = setInterval(upkeep, 3_600_000);
-    timer.unref();
-    return async () => {
-      clearInterval(timer);
-      await running;
-    };
+    return runPeriodically(
+      async () => {
+        await this.nonces.prune();
+        await this.keys.pruneChallenges();
+      },
+      { intervalMs: 3_600_000, immediately: true, onError },
+    );
   }
 }

@@ -17,3 +17,5 @@ export type { AttestationRecord, ReappraisalResult } from './service.ts';
 export type { AttestationKey } from './keys.ts';
 export * as tpm from './tpm/index.ts';
 export * as dice from './dice/index.ts';
+export { ReferenceValuesSchema } from './schemas.ts';
+export type { ReferenceValueStore, ReferenceValuesInput } from './reference-values.ts';

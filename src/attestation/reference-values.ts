@@ -1,10 +1,11 @@
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
-import type { Actor, Ledger } from '../ledger/index.ts';
+import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import {
   isUniqueViolation,
   type AttestationReferenceValuesTable,
   type Queryable,
   type Store,
+  type Tx,
 } from '../store/index.ts';
 import type { AppraisalPolicy, ReferenceValueSet, ReferenceValues } from './appraisal.ts';
 import { defaultPolicy } from './appraisal.ts';
@@ -68,57 +69,62 @@ async function requireProduct(db: Queryable, productId: string): Promise<void> {
  * input), versioned: an upload for the same key is a new version, the old one stays for records
  * that cite it. What applies at a time is the newest version of each release created by then.
  */
+export interface ReferenceValuesInput {
+  productId: string;
+  hardwareRevision: string;
+  release?: string | undefined;
+  values: ReferenceValues;
+  source: AttestationReferenceValuesTable['source'];
+}
+
 export class ReferenceValueStore {
   constructor(private readonly options: { store: Store; ledger: Ledger; clock: Clock }) {}
 
-  async add(
-    actor: Actor,
-    input: {
-      productId: string;
-      hardwareRevision: string;
-      release?: string | undefined;
-      values: ReferenceValues;
-      source: AttestationReferenceValuesTable['source'];
-    },
-  ): Promise<StoredReferenceValues> {
-    const { ledger, clock } = this.options;
+  async add(actor: Actor, input: ReferenceValuesInput): Promise<StoredReferenceValues> {
     return versionRace(
-      ledger.transact(actor, async (tx, record) => {
-        await requireProduct(tx, input.productId);
-        const release = input.release ?? '';
-        const latest = await tx
-          .selectFrom('attestation_reference_values')
-          .select(({ fn }) => fn.max('version').as('version'))
-          .where('product_id', '=', input.productId)
-          .where('hardware_revision', '=', input.hardwareRevision)
-          .where('release', '=', release)
-          .executeTakeFirst();
-        const row: AttestationReferenceValuesTable = {
-          id: newId(),
-          product_id: input.productId,
-          hardware_revision: input.hardwareRevision,
-          release,
-          version: Number(latest?.version ?? 0) + 1,
-          document: JSON.stringify(input.values),
-          source: input.source,
-          created_at: toRfc3339(clock.now()),
-        };
-        await tx.insertInto('attestation_reference_values').values(row).execute();
-        record({
-          type: 'attestation.reference-values-added',
-          subject: row.id,
-          details: {
-            productId: row.product_id,
-            hardwareRevision: row.hardware_revision,
-            release: input.release ?? null,
-            version: row.version,
-            source: row.source,
-            components: input.values.components.length,
-          },
-        });
-        return toStored(row);
-      }),
+      this.options.ledger.transact(actor, (tx, record) => this.addWithin(tx, record, input)),
     );
+  }
+
+  /** Adds reference values inside a caller's transaction (a release brings its own). */
+  async addWithin(
+    tx: Tx,
+    record: (event: LedgerEvent) => void,
+    input: ReferenceValuesInput,
+  ): Promise<StoredReferenceValues> {
+    await requireProduct(tx, input.productId);
+    const release = input.release ?? '';
+    const latest = await tx
+      .selectFrom('attestation_reference_values')
+      .select(({ fn }) => fn.max('version').as('version'))
+      .where('product_id', '=', input.productId)
+      .where('hardware_revision', '=', input.hardwareRevision)
+      .where('release', '=', release)
+      .executeTakeFirst();
+    const row: AttestationReferenceValuesTable = {
+      id: newId(),
+      product_id: input.productId,
+      hardware_revision: input.hardwareRevision,
+      release,
+      version: Number(latest?.version ?? 0) + 1,
+      document: JSON.stringify(input.values),
+      source: input.source,
+      created_at: toRfc3339(this.options.clock.now()),
+    };
+    await tx.insertInto('attestation_reference_values').values(row).execute();
+    record({
+      type: 'attestation.reference-values-added',
+      subject: row.id,
+      details: {
+        productId: row.product_id,
+        hardwareRevision: row.hardware_revision,
+        release: input.release ?? null,
+        version: row.version,
+        source: row.source,
+        components: input.values.components.length,
+      },
+    });
+    return toStored(row);
   }
 
   async list(filter: {

@@ -1,4 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+
+/** What fetch accepts as a request body here: text, bytes or a web stream. */
+type RequestBody = NonNullable<RequestInit['body']>;
 import { VigilError, type ApiClient, type ErrorKind } from '../core/index.ts';
 
 const kindOfStatus: Record<number, ErrorKind> = {
@@ -36,19 +40,25 @@ export function createApiClient(flags: ClientFlags): ApiClient {
     token = process.env.VIGIL_TOKEN?.trim();
   }
 
-  async function send(method: string, path: string, body?: unknown): Promise<Response> {
+  async function send(
+    method: string,
+    path: string,
+    body?: { payload: RequestBody; contentType: string; streamed?: boolean },
+  ): Promise<Response> {
     const headers: Record<string, string> = {
       accept: 'application/json, text/plain, application/problem+json',
     };
     if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = body.contentType;
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+        body: body?.payload,
+        // A streamed request body (fetch needs to be told it sends while it receives).
+        ...(body?.streamed === true ? { duplex: 'half' } : {}),
+      } as RequestInit);
     } catch (error) {
       throw new VigilError(
         'CLI_SERVER_UNREACHABLE',
@@ -85,7 +95,23 @@ export function createApiClient(flags: ClientFlags): ApiClient {
       path: string,
       body?: unknown,
     ): Promise<T> {
-      const response = await send(method, path, body);
+      const response = await send(
+        method,
+        path,
+        body === undefined ? undefined : { payload: JSON.stringify(body), contentType: 'application/json' },
+      );
+      return (await response.json()) as T;
+    },
+    async upload<T>(
+      path: string,
+      body: AsyncIterable<Uint8Array> | Uint8Array | string,
+      contentType: string,
+    ): Promise<T> {
+      const streamed = typeof body !== 'string' && !(body instanceof Uint8Array);
+      const payload = streamed
+        ? (Readable.toWeb(Readable.from(body)) as unknown as RequestBody)
+        : (body as RequestBody);
+      const response = await send('POST', path, { payload, contentType, streamed });
       return (await response.json()) as T;
     },
     async text(path: string): Promise<string> {

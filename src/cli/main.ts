@@ -11,6 +11,7 @@ import {
   version,
 } from '../api/index.ts';
 import { attestationCommands } from '../attestation/index.ts';
+import { updatesCommands } from '../updates/index.ts';
 import { identityCommands } from '../identity/index.ts';
 import { isVigilError, parseListenAddress, type CommandContext, type Progress } from '../core/index.ts';
 import { ledgerCommands } from '../ledger/index.ts';
@@ -163,6 +164,9 @@ export function buildProgram(): Command {
       'Vigil: device identity, attestation, secure updates and vulnerability handling, with a tamper-evident ledger',
     )
     .version(version)
+    // `vigil --version` is the program's; after a subcommand, `--version` is that command's own
+    // (`vigil release create --version 1.2.0`).
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(initCommand());
@@ -171,6 +175,7 @@ export function buildProgram(): Command {
     ...productCommands(context),
     ...identityCommands(context),
     ...attestationCommands(context),
+    ...updatesCommands(context),
     ...accessCommands(context),
     ...ledgerCommands(context),
     ...agentCommands(context),

@@ -9,6 +9,12 @@ export interface ApiClient {
   ): Promise<T>;
   /** A GET that returns the raw body text (for C2SP text formats). */
   text(path: string): Promise<string>;
+  /** A POST of raw bytes (streamed when given a stream), answered with JSON. */
+  upload<T = unknown>(
+    path: string,
+    body: AsyncIterable<Uint8Array> | Uint8Array | string,
+    contentType: string,
+  ): Promise<T>;
 }
 
 export interface CommandContext {

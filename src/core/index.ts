@@ -20,3 +20,4 @@ export {
   type InstallationFiles,
   type InstallationConfig,
 } from './config.ts';
+export { runPeriodically } from './upkeep.ts';

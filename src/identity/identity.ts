@@ -1,4 +1,4 @@
-import type { Clock } from '../core/index.ts';
+import { runPeriodically, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
 import type { Store } from '../store/index.ts';
 import { CertificateAuthorities, type Authority, type RevocationUrls } from './authorities.ts';
@@ -102,21 +102,13 @@ export class Identity {
    * so OCSP answers change within a second) and keeps CRLs fresh. Returns a stop function.
    */
   startMaintenance(onError: (error: unknown) => void = () => undefined): () => Promise<void> {
-    let running: Promise<unknown> = Promise.resolve();
     let ticks = 0;
-    const timer = setInterval(() => {
-      running = running.then(async () => {
-        try {
-          await this.revocations.pollRevocations();
-          if (ticks++ % 240 === 0) await this.revocations.refreshDueCrls();
-        } catch (error) {
-          onError(error);
-        }
-      });
-    }, 250);
-    return async () => {
-      clearInterval(timer);
-      await running;
-    };
+    return runPeriodically(
+      async () => {
+        await this.revocations.pollRevocations();
+        if (ticks++ % 240 === 0) await this.revocations.refreshDueCrls();
+      },
+      { intervalMs: 250, onError },
+    );
   }
 }

@@ -401,6 +401,181 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         }
       },
     },
+    '0005_updates': {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('artifacts')
+          .addColumn('sha256', 'text', (c) => c.primaryKey())
+          .addColumn('sha512', 'text', (c) => c.notNull())
+          .addColumn('length', sql.raw(bigint), (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('releases')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('security_version', sql.raw(bigint), (c) => c.notNull())
+          .addColumn('hardware_revisions', 'text', (c) => c.notNull())
+          .addColumn('notes', 'text', (c) => c.notNull())
+          .addColumn('security_update', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('sbom', 'text')
+          .addColumn('sbom_media_type', 'text')
+          .addColumn('sbom_digest', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('published_at', 'text')
+          .addColumn('targets_version', 'integer')
+          .addUniqueConstraint('releases_product_version', ['product_id', 'version'])
+          .execute();
+        await db.schema
+          .createTable('release_artifacts')
+          .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull().references('artifacts.sha256'))
+          .addColumn('added_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('release_artifacts_pk', ['release_id', 'name'])
+          .execute();
+        await db.schema
+          .createTable('release_approvals')
+          .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+          .addColumn('keyid', 'text', (c) => c.notNull())
+          .addColumn('principal_id', 'text', (c) => c.notNull())
+          .addColumn('approved_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('release_approvals_pk', ['release_id', 'keyid'])
+          .execute();
+        await db.schema
+          .createTable('tuf_repositories')
+          .addColumn('product_id', 'text', (c) => c.primaryKey().references('products.id'))
+          .addColumn('root_threshold', 'integer', (c) => c.notNull())
+          .addColumn('targets_threshold', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('tuf_keys')
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('keyid', 'text', (c) => c.notNull())
+          .addColumn('keystore_key_id', 'text', (c) => c.notNull())
+          .addColumn('keystore_backend', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('principal_id', 'text')
+          .addColumn('added_at', 'text', (c) => c.notNull())
+          .addColumn('retired_at', 'text')
+          .addPrimaryKeyConstraint('tuf_keys_pk', ['product_id', 'role', 'keyid'])
+          .execute();
+        await db.schema
+          .createTable('tuf_metadata')
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('tuf_metadata_pk', ['product_id', 'role', 'version'])
+          .execute();
+        await db.schema
+          .createTable('sites')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('maintenance_window', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('device_sites')
+          .addColumn('device_id', 'text', (c) => c.primaryKey().references('devices.id'))
+          .addColumn('site_id', 'text', (c) => c.notNull().references('sites.id'))
+          .addColumn('assigned_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('device_sites_site').on('device_sites').column('site_id').execute();
+        await db.schema
+          .createTable('device_filters')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('filter', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('update_policies')
+          .addColumn('product_id', 'text', (c) => c.primaryKey().references('products.id'))
+          .addColumn('postpone_limit', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('device_update_states')
+          .addColumn('device_id', 'text', (c) => c.primaryKey().references('devices.id'))
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('security_floor', sql.raw(bigint), (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('reported_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('rollouts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('selection', 'text', (c) => c.notNull())
+          .addColumn('waves', 'text', (c) => c.notNull())
+          .addColumn('validation_minutes', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('pause_reason', 'text')
+          .addColumn('current_wave', 'integer', (c) => c.notNull())
+          .addColumn('wave_started_at', 'text', (c) => c.notNull())
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('rollouts_product_status')
+          .on('rollouts')
+          .columns(['product_id', 'status'])
+          .execute();
+        await db.schema
+          .createTable('rollout_devices')
+          .addColumn('rollout_id', 'text', (c) => c.notNull().references('rollouts.id'))
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('wave', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('state_at', 'text', (c) => c.notNull())
+          .addColumn('offered_at', 'text')
+          .addColumn('installed_at', 'text')
+          .addColumn('deadline_at', 'text')
+          .addColumn('reason', 'text')
+          .addColumn('postponements', 'integer', (c) => c.notNull())
+          .addColumn('postponed_until', 'text')
+          .addColumn('attestation_id', 'text')
+          .addPrimaryKeyConstraint('rollout_devices_pk', ['rollout_id', 'device_id'])
+          .execute();
+        await db.schema
+          .createIndex('rollout_devices_device')
+          .on('rollout_devices')
+          .column('device_id')
+          .execute();
+        await db.schema
+          .createIndex('rollout_devices_wave')
+          .on('rollout_devices')
+          .columns(['rollout_id', 'wave', 'state'])
+          .execute();
+        await db.schema
+          .createTable('update_reports')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('rollout_id', 'text', (c) => c.notNull().references('rollouts.id'))
+          .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id'))
+          .addColumn('step', 'text', (c) => c.notNull())
+          .addColumn('version', 'text')
+          .addColumn('reason', 'text')
+          .addColumn('at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('update_reports_device')
+          .on('update_reports')
+          .columns(['rollout_id', 'device_id'])
+          .execute();
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

@@ -31,6 +31,21 @@ export interface Database {
   attestation_event_logs: AttestationEventLogsTable;
   attestations: AttestationsTable;
   attestation_signing_keys: AttestationSigningKeysTable;
+  artifacts: ArtifactsTable;
+  releases: ReleasesTable;
+  release_artifacts: ReleaseArtifactsTable;
+  release_approvals: ReleaseApprovalsTable;
+  tuf_repositories: TufRepositoriesTable;
+  tuf_keys: TufKeysTable;
+  tuf_metadata: TufMetadataTable;
+  sites: SitesTable;
+  device_sites: DeviceSitesTable;
+  device_filters: DeviceFiltersTable;
+  update_policies: UpdatePoliciesTable;
+  device_update_states: DeviceUpdateStatesTable;
+  rollouts: RolloutsTable;
+  rollout_devices: RolloutDevicesTable;
+  update_reports: UpdateReportsTable;
 }
 
 export interface MetaTable {
@@ -306,4 +321,163 @@ export interface AttestationSigningKeysTable {
   public_key: Buffer; // SubjectPublicKeyInfo DER
   created_at: string;
   retired_at: string | null;
+}
+
+/** Content-addressed artifact bytes (on disk under their SHA-256); one row per distinct content. */
+export interface ArtifactsTable {
+  sha256: string; // hex
+  sha512: string; // hex
+  length: number;
+  created_at: string;
+}
+
+export interface ReleasesTable {
+  id: string;
+  product_id: string;
+  version: string;
+  security_version: number;
+  hardware_revisions: string; // JSON array
+  notes: string;
+  security_update: number; // 0 or 1
+  status: 'draft' | 'published';
+  sbom: string | null; // the SBOM document as uploaded (opaque here)
+  sbom_media_type: string | null;
+  sbom_digest: string | null; // sha256:<hex> of `sbom`
+  created_at: string;
+  created_by: string;
+  published_at: string | null;
+  targets_version: number | null; // the targets.json version that first carried the release
+}
+
+export interface ReleaseArtifactsTable {
+  release_id: string;
+  name: string; // file name inside the release; the TUF target path is <version>/<name>
+  sha256: string;
+  added_at: string;
+}
+
+export interface ReleaseApprovalsTable {
+  release_id: string;
+  keyid: string; // TUF key id of the targets signer
+  principal_id: string;
+  approved_at: string;
+}
+
+export interface TufRepositoriesTable {
+  product_id: string;
+  root_threshold: number;
+  targets_threshold: number;
+  created_at: string;
+}
+
+export interface TufKeysTable {
+  product_id: string;
+  role: 'root' | 'targets' | 'snapshot' | 'timestamp';
+  keyid: string; // SHA-256 of the key's canonical JSON (TUF specification §4.2)
+  keystore_key_id: string;
+  keystore_backend: 'software' | 'pkcs11';
+  public_key: string; // PEM SubjectPublicKeyInfo, as the metadata carries it
+  principal_id: string | null; // for a targets signer: who may approve with it (null: any releases:admin)
+  added_at: string;
+  retired_at: string | null;
+}
+
+export interface TufMetadataTable {
+  product_id: string;
+  role: 'root' | 'targets' | 'snapshot' | 'timestamp';
+  version: number;
+  document: string; // the served bytes: canonical JSON of the signed metadata
+  expires_at: string;
+  created_at: string;
+}
+
+export interface SitesTable {
+  id: string;
+  name: string;
+  maintenance_window: string | null; // JSON {cron, durationMinutes, timeZone}; null: install any time
+  created_at: string;
+}
+
+export interface DeviceSitesTable {
+  device_id: string;
+  site_id: string;
+  assigned_at: string;
+}
+
+export interface DeviceFiltersTable {
+  id: string;
+  name: string;
+  filter: string; // JSON
+  created_at: string;
+}
+
+export interface UpdatePoliciesTable {
+  product_id: string;
+  postpone_limit: number; // how many times a device may postpone one update (CRA Annex I Part I (2)(c))
+  updated_at: string;
+}
+
+/** What each device last said about its software, and the security version it must never go below. */
+export interface DeviceUpdateStatesTable {
+  device_id: string;
+  version: string;
+  security_floor: number;
+  status: string;
+  reported_at: string;
+}
+
+export interface RolloutsTable {
+  id: string;
+  release_id: string;
+  product_id: string;
+  name: string;
+  selection: string; // JSON
+  waves: string; // JSON WaveSpec[]
+  validation_minutes: number;
+  status: 'active' | 'paused' | 'aborted' | 'completed';
+  pause_reason: string | null;
+  current_wave: number;
+  wave_started_at: string;
+  revision: number; // bumped by every state change, so concurrent engine steps cannot both apply one
+  created_at: string;
+  created_by: string;
+  finished_at: string | null;
+}
+
+export type RolloutDeviceState =
+  | 'assigned'
+  | 'offered'
+  | 'downloading'
+  | 'downloaded'
+  | 'installing'
+  | 'installed'
+  | 'validated'
+  | 'failed'
+  | 'timed-out'
+  | 'ineligible'
+  | 'left';
+
+export interface RolloutDevicesTable {
+  rollout_id: string;
+  device_id: string;
+  wave: number;
+  state: RolloutDeviceState;
+  state_at: string;
+  offered_at: string | null;
+  installed_at: string | null;
+  deadline_at: string | null;
+  reason: string | null;
+  postponements: number;
+  postponed_until: string | null;
+  attestation_id: string | null;
+}
+
+export interface UpdateReportsTable {
+  id: string;
+  rollout_id: string;
+  device_id: string;
+  step: string;
+  version: string | null;
+  reason: string | null;
+  at: string;
 }

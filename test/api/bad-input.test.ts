@@ -1100,6 +1100,467 @@ const operations: Record<string, Operation> = {
     },
     unknownQueryCase('/ledger/tile/0/000'),
   ],
+  'POST /api/v1/rollouts': () => {
+    const url = '/api/v1/rollouts';
+    const valid = { releaseId: unknownId, selection: { kind: 'product' }, waves: [{ share: 100 }] };
+    return [
+      { name: 'unknown release', url, json: valid, status: 404, code: 'RELEASE_NOT_FOUND' },
+      {
+        name: 'falling shares',
+        url,
+        json: { ...valid, waves: [{ share: 50 }, { share: 10 }] },
+        status: 400,
+        code: 'ROLLOUT_WAVES_INVALID',
+      },
+      {
+        name: 'a wave with neither share nor devices',
+        url,
+        json: { ...valid, waves: [{ name: 'x' }] },
+        status: 400,
+        code: 'ROLLOUT_WAVES_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no waves': { ...valid, waves: [] },
+        'share above 100': { ...valid, waves: [{ share: 101 }] },
+        'share zero': { ...valid, waves: [{ share: 0 }] },
+        'unknown selection kind': { ...valid, selection: { kind: 'everyone' } },
+        'device list not uuids': { ...valid, selection: { kind: 'devices', deviceIds: ['pump-1'] } },
+        'empty device list': { ...valid, selection: { kind: 'devices', deviceIds: [] } },
+        'unknown failure action': { ...valid, waves: [{ share: 100, onFailure: 'ignore' }] },
+        'negative failure count': { ...valid, waves: [{ share: 100, failure: { count: -1 } }] },
+        'validation window zero': { ...valid, validationMinutes: 0 },
+        'release not a uuid': { ...valid, releaseId: 'latest' },
+        'unknown wave field': { ...valid, waves: [{ share: 100, canary: true }] },
+      }),
+    ];
+  },
+  'GET /api/v1/rollouts': () => [
+    ...pageQueryCases('/api/v1/rollouts'),
+    { name: 'unknown status', url: '/api/v1/rollouts?status=running', status: 400, code: INVALID },
+    { name: 'product not a uuid', url: '/api/v1/rollouts?productId=pump', status: 400, code: INVALID },
+  ],
+  'GET /api/v1/rollouts/{id}': () => [
+    ...badIdCases((id) => `/api/v1/rollouts/${id}`),
+    { name: 'unknown rollout', url: `/api/v1/rollouts/${unknownId}`, status: 404, code: 'ROLLOUT_NOT_FOUND' },
+    unknownQueryCase(`/api/v1/rollouts/${unknownId}`),
+  ],
+  'GET /api/v1/rollouts/{id}/devices': () => [
+    ...badIdCases((id) => `/api/v1/rollouts/${id}/devices`),
+    {
+      name: 'unknown rollout',
+      url: `/api/v1/rollouts/${unknownId}/devices`,
+      status: 404,
+      code: 'ROLLOUT_NOT_FOUND',
+    },
+    ...pageQueryCases(`/api/v1/rollouts/${unknownId}/devices`),
+    {
+      name: 'unknown state',
+      url: `/api/v1/rollouts/${unknownId}/devices?state=happy`,
+      status: 400,
+      code: INVALID,
+    },
+    {
+      name: 'negative wave',
+      url: `/api/v1/rollouts/${unknownId}/devices?wave=-1`,
+      status: 400,
+      code: INVALID,
+    },
+  ],
+  ...Object.fromEntries(
+    (['pause', 'abort'] as const).map((verb) => [
+      `POST /api/v1/rollouts/{id}/${verb}`,
+      () => {
+        const url = `/api/v1/rollouts/${unknownId}/${verb}`;
+        return [
+          ...badIdCases((id) => `/api/v1/rollouts/${id}/${verb}`).map((c) => ({
+            ...c,
+            json: { reason: 'x' },
+          })),
+          {
+            name: 'unknown rollout',
+            url,
+            json: { reason: 'field issue' },
+            status: 404,
+            code: 'ROLLOUT_NOT_FOUND',
+          },
+          ...bodyShapeCases(url),
+          ...fieldCases(url, {
+            'no reason': {},
+            'empty reason': { reason: '' },
+            'reason too long': { reason: 'x'.repeat(1001) },
+          }),
+        ];
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['resume', 'approve'] as const).map((verb) => [
+      `POST /api/v1/rollouts/{id}/${verb}`,
+      () => [
+        ...badIdCases((id) => `/api/v1/rollouts/${id}/${verb}`),
+        {
+          name: 'unknown rollout',
+          url: `/api/v1/rollouts/${unknownId}/${verb}`,
+          status: 404,
+          code: 'ROLLOUT_NOT_FOUND',
+        },
+        ...noBodyCases(`/api/v1/rollouts/${unknownId}/${verb}`),
+      ],
+    ]),
+  ),
+  'POST /api/v1/sites': () => {
+    const url = '/api/v1/sites';
+    const window = { cron: '0 2 * * *', durationMinutes: 120, timeZone: 'Europe/Berlin' };
+    return [
+      {
+        name: 'unknown time zone',
+        url,
+        json: { name: 'ICU', maintenanceWindow: { ...window, timeZone: 'Mars/Base' } },
+        status: 400,
+        code: 'UPDATE_WINDOW_INVALID',
+      },
+      {
+        name: 'cron that does not parse',
+        url,
+        json: { name: 'ICU', maintenanceWindow: { ...window, cron: '0 99 * * *' } },
+        status: 400,
+        code: 'UPDATE_WINDOW_INVALID',
+      },
+      {
+        name: 'six-field cron',
+        url,
+        json: { name: 'ICU', maintenanceWindow: { ...window, cron: '0 0 2 * * *' } },
+        status: 400,
+        code: 'UPDATE_WINDOW_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no name': { maintenanceWindow: window },
+        'zero duration': { name: 'ICU', maintenanceWindow: { ...window, durationMinutes: 0 } },
+        'duration over a week': { name: 'ICU', maintenanceWindow: { ...window, durationMinutes: 10_081 } },
+        'window without a time zone': {
+          name: 'ICU',
+          maintenanceWindow: { cron: window.cron, durationMinutes: 60 },
+        },
+        'unknown field': { name: 'ICU', country: 'DE' },
+      }),
+    ];
+  },
+  'GET /api/v1/sites': () => [unknownQueryCase('/api/v1/sites')],
+  'PUT /api/v1/devices/{id}/site': (f) => {
+    const url = `/api/v1/devices/${f.deviceId}/site`;
+    return [
+      ...badIdCases((id) => `/api/v1/devices/${id}/site`).map((c) => ({ ...c, json: { siteId: unknownId } })),
+      {
+        name: 'unknown device',
+        url: `/api/v1/devices/${unknownId}/site`,
+        json: { siteId: unknownId },
+        status: 404,
+        code: 'IDENTITY_DEVICE_NOT_FOUND',
+      },
+      { name: 'unknown site', url, json: { siteId: unknownId }, status: 404, code: 'SITE_NOT_FOUND' },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, { 'no site': {}, 'site not a uuid': { siteId: 'icu' } }),
+    ];
+  },
+  'POST /api/v1/device-filters': () => {
+    const url = '/api/v1/device-filters';
+    return [
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no filter': { name: 'old firmware' },
+        'unknown criterion': { name: 'x', filter: { serials: ['a'] } },
+        'empty version list': { name: 'x', filter: { versions: [] } },
+        'site not a uuid': { name: 'x', filter: { siteIds: ['icu'] } },
+      }),
+    ];
+  },
+  'GET /api/v1/device-filters': () => [unknownQueryCase('/api/v1/device-filters')],
+  'PUT /api/v1/products/{id}/update-policy': (f) => {
+    const url = `/api/v1/products/${f.productId}/update-policy`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/update-policy`).map((c) => ({
+        ...c,
+        json: { postponeLimit: 1 },
+      })),
+      {
+        name: 'unknown product',
+        url: `/api/v1/products/${unknownId}/update-policy`,
+        json: { postponeLimit: 1 },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'negative limit': { postponeLimit: -1 },
+        'fractional limit': { postponeLimit: 1.5 },
+        'limit as text': { postponeLimit: '2' },
+      }),
+    ];
+  },
+  'POST /api/v1/releases': (f) => {
+    const url = '/api/v1/releases';
+    const valid = {
+      productId: f.productId,
+      version: '1.0.0',
+      securityVersion: 1,
+      hardwareRevisions: ['rev-a'],
+    };
+    return [
+      {
+        name: 'unknown product',
+        url,
+        json: { ...valid, productId: unknownId },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      {
+        name: 'unknown hardware revision',
+        url,
+        json: { ...valid, hardwareRevisions: ['rev-z'] },
+        status: 400,
+        code: 'RELEASE_HARDWARE_REVISION_UNKNOWN',
+      },
+      {
+        name: 'reference values for a revision the release does not fit',
+        url,
+        json: {
+          ...valid,
+          referenceValues: [
+            { hardwareRevision: 'rev-z', values: { components: [], secureBootRequired: true } },
+          ],
+        },
+        status: 400,
+        code: 'RELEASE_HARDWARE_REVISION_UNKNOWN',
+      },
+      {
+        name: 'version with a slash',
+        url,
+        json: { ...valid, version: '1.0/../x' },
+        status: 400,
+        code: 'RELEASE_VERSION_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no version': { ...valid, version: undefined },
+        'negative security version': { ...valid, securityVersion: -1 },
+        'fractional security version': { ...valid, securityVersion: 1.5 },
+        'security version as text': { ...valid, securityVersion: '1' },
+        'no hardware revisions': { ...valid, hardwareRevisions: [] },
+        'product not a uuid': { ...valid, productId: 'pump' },
+        'security update as text': { ...valid, securityUpdate: 'yes' },
+        'unknown field': { ...valid, signedBy: 'me' },
+      }),
+    ];
+  },
+  'GET /api/v1/releases': () => [
+    ...pageQueryCases('/api/v1/releases'),
+    { name: 'product not a uuid', url: '/api/v1/releases?productId=pump', status: 400, code: INVALID },
+  ],
+  'GET /api/v1/releases/{id}': () => [
+    ...badIdCases((id) => `/api/v1/releases/${id}`),
+    { name: 'unknown release', url: `/api/v1/releases/${unknownId}`, status: 404, code: 'RELEASE_NOT_FOUND' },
+    unknownQueryCase(`/api/v1/releases/${unknownId}`),
+  ],
+  'POST /api/v1/releases/{id}/artifacts': () => {
+    const url = `/api/v1/releases/${unknownId}/artifacts?name=firmware.bin`;
+    const bytes = (payload: string) => ({ payload, contentType: 'application/octet-stream' });
+    return [
+      ...badIdCases((id) => `/api/v1/releases/${id}/artifacts?name=firmware.bin`).map((c) => ({
+        ...c,
+        raw: bytes('fw'),
+      })),
+      { name: 'unknown release', url, raw: bytes('fw'), status: 404, code: 'RELEASE_NOT_FOUND' },
+      {
+        name: 'no name',
+        url: `/api/v1/releases/${unknownId}/artifacts`,
+        raw: bytes('fw'),
+        status: 400,
+        code: INVALID,
+      },
+      {
+        name: 'name that climbs out of the release',
+        url: `/api/v1/releases/${unknownId}/artifacts?name=..%2Fescape`,
+        raw: bytes('fw'),
+        status: 400,
+        code: 'RELEASE_ARTIFACT_NAME_INVALID',
+      },
+      {
+        name: 'declared sha256 not hex',
+        url: `${url}&sha256=zz`,
+        raw: bytes('fw'),
+        status: 400,
+        code: INVALID,
+      },
+      {
+        name: 'declared sha512 too short',
+        url: `${url}&sha512=${'ab'.repeat(32)}`,
+        raw: bytes('fw'),
+        status: 400,
+        code: INVALID,
+      },
+      {
+        name: 'unknown query parameter',
+        url: `${url}&bogus=1`,
+        raw: bytes('fw'),
+        status: 400,
+        code: INVALID,
+      },
+      { name: 'JSON instead of bytes', url, json: { firmware: true }, status: 415, code: MEDIA },
+      {
+        name: 'text/plain body',
+        url,
+        raw: { payload: 'fw', contentType: 'text/plain' },
+        status: 415,
+        code: MEDIA,
+      },
+    ];
+  },
+  'POST /api/v1/releases/{id}/sbom': () => {
+    const url = `/api/v1/releases/${unknownId}/sbom`;
+    const cyclonedx = (payload: string) => ({ payload, contentType: 'application/vnd.cyclonedx+json' });
+    return [
+      ...badIdCases((id) => `/api/v1/releases/${id}/sbom`).map((c) => ({ ...c, raw: cyclonedx('{}') })),
+      {
+        name: 'unknown release',
+        url,
+        raw: cyclonedx('{"bomFormat":"CycloneDX"}'),
+        status: 404,
+        code: 'RELEASE_NOT_FOUND',
+      },
+      {
+        name: 'not JSON',
+        url,
+        raw: cyclonedx('{"bomFormat": '),
+        status: 400,
+        code: 'RELEASE_SBOM_MALFORMED',
+      },
+      { name: 'JSON array', url, raw: cyclonedx('[]'), status: 400, code: 'RELEASE_SBOM_MALFORMED' },
+      { name: 'JSON string', url, json: 'sbom', status: 400, code: 'RELEASE_SBOM_MALFORMED' },
+      {
+        name: 'bytes',
+        url,
+        raw: { payload: 'x', contentType: 'application/octet-stream' },
+        status: 415,
+        code: MEDIA,
+      },
+      {
+        name: 'XML',
+        url,
+        raw: { payload: '<bom/>', contentType: 'application/xml' },
+        status: 415,
+        code: MEDIA,
+      },
+      unknownQueryCase(url),
+    ];
+  },
+  'POST /api/v1/releases/{id}/approvals': () => {
+    const url = `/api/v1/releases/${unknownId}/approvals`;
+    return [
+      ...badIdCases((id) => `/api/v1/releases/${id}/approvals`).map((c) => ({ ...c, json: {} })),
+      { name: 'unknown release', url, json: {}, status: 404, code: 'RELEASE_NOT_FOUND' },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'signer not a key id': { signer: 'alice' },
+        'signer wrong type': { signer: 7 },
+        'unknown field': { threshold: 0 },
+      }),
+    ];
+  },
+  'POST /api/v1/releases/{id}/publish': () => [
+    ...badIdCases((id) => `/api/v1/releases/${id}/publish`),
+    {
+      name: 'unknown release',
+      url: `/api/v1/releases/${unknownId}/publish`,
+      status: 404,
+      code: 'RELEASE_NOT_FOUND',
+    },
+    ...noBodyCases(`/api/v1/releases/${unknownId}/publish`),
+  ],
+  'GET /api/v1/products/{id}/tuf': (f) => [
+    ...badIdCases((id) => `/api/v1/products/${id}/tuf`),
+    {
+      name: 'no repository yet',
+      url: `/api/v1/products/${f.productId}/tuf`,
+      status: 404,
+      code: 'TUF_REPOSITORY_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/products/${f.productId}/tuf`),
+  ],
+  'POST /api/v1/products/{id}/tuf': (f) => {
+    const url = `/api/v1/products/${f.productId}/tuf`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/tuf`).map((c) => ({ ...c, json: {} })),
+      {
+        name: 'unknown product',
+        url: `/api/v1/products/${unknownId}/tuf`,
+        json: {},
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      {
+        name: 'threshold above the signers',
+        url,
+        json: { signers: [null], targetsThreshold: 2 },
+        status: 400,
+        code: 'TUF_THRESHOLD_INVALID',
+      },
+      {
+        name: 'root threshold above the root keys',
+        url,
+        json: { rootKeys: 1, rootThreshold: 3 },
+        status: 400,
+        code: 'TUF_THRESHOLD_INVALID',
+      },
+      {
+        name: 'unknown signer principal',
+        url,
+        json: { signers: [unknownId] },
+        status: 400,
+        code: 'TUF_SIGNER_UNKNOWN',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no signers': { signers: [] },
+        'zero root keys': { rootKeys: 0 },
+        'seventeen root keys': { rootKeys: 17 },
+        'signer not a uuid': { signers: ['alice'] },
+        'fractional threshold': { targetsThreshold: 1.5 },
+        'unknown field': { snapshotKeys: 2 },
+      }),
+    ];
+  },
+  'POST /api/v1/products/{id}/tuf/rotate-root': (f) => {
+    const url = `/api/v1/products/${f.productId}/tuf/rotate-root`;
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/tuf/rotate-root`).map((c) => ({ ...c, json: {} })),
+      { name: 'no repository yet', url, json: {}, status: 404, code: 'TUF_REPOSITORY_NOT_FOUND' },
+      {
+        name: 'threshold above the keys',
+        url,
+        json: { keys: 1, threshold: 2 },
+        status: 400,
+        code: 'TUF_THRESHOLD_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'zero keys': { keys: 0 },
+        'threshold as text': { threshold: '1' },
+        'unknown field': { role: 'targets' },
+      }),
+    ];
+  },
+  'POST /api/v1/products/{id}/tuf/rotate-online-keys': (f) => [
+    ...badIdCases((id) => `/api/v1/products/${id}/tuf/rotate-online-keys`),
+    {
+      name: 'no repository yet',
+      url: `/api/v1/products/${f.productId}/tuf/rotate-online-keys`,
+      status: 404,
+      code: 'TUF_REPOSITORY_NOT_FOUND',
+    },
+    ...noBodyCases(`/api/v1/products/${f.productId}/tuf/rotate-online-keys`),
+  ],
 };
 
 function methodOf(operation: string): string {
@@ -1162,8 +1623,13 @@ describe('bad input is refused with problem+json and changes nothing', () => {
     const limits: Record<string, number> = {
       'POST /api/v1/devices/bulk': 4 * 1024 * 1024,
       'POST /api/v1/attestation/reference-values': 4 * 1024 * 1024,
+      // SBOMs of large products run to megabytes (kept as sent).
+      'POST /api/v1/releases/{id}/sbom': 32 * 1024 * 1024,
     };
-    for (const operation of writes) {
+    // Artifacts are streamed, not read as JSON: their cap (VIGIL_ARTIFACT_MAX_BYTES, 4 GiB) is
+    // the artifact store's, tested with the store (test/updates/artifacts.test.ts).
+    const streamed = new Set(['POST /api/v1/releases/{id}/artifacts']);
+    for (const operation of writes.filter((write) => !streamed.has(write))) {
       const limit = limits[operation] ?? 256 * 1024;
       const big = JSON.stringify({ name: 'x'.repeat(limit + 1) });
       const justUnder = JSON.stringify({ name: 'x'.repeat(limit - 20) });
@@ -1178,7 +1644,9 @@ describe('bad input is refused with problem+json and changes nothing', () => {
               ? f.productId
               : template.startsWith('/api/v1/devices')
                 ? f.deviceId
-                : template.startsWith('/api/v1/attestations')
+                : ['/api/v1/attestations', '/api/v1/releases', '/api/v1/rollouts'].some((prefix) =>
+                      template.startsWith(prefix),
+                    )
                   ? unknownId
                   : f.principalId,
         )

@@ -82,6 +82,24 @@ const fieldNames = [
   'scopes',
   'expiresAt',
   'principalId',
+  'productId',
+  'version',
+  'securityVersion',
+  'securityUpdate',
+  'signers',
+  'targetsThreshold',
+  'rootKeys',
+  'threshold',
+  'keys',
+  'releaseId',
+  'selection',
+  'waves',
+  'share',
+  'reason',
+  'siteId',
+  'filter',
+  'postponeLimit',
+  'maintenanceWindow',
 ];
 
 const bodies: fc.Arbitrary<Shot['body']> = fc.oneof(
@@ -119,9 +137,20 @@ describe('fuzzing every write endpoint', () => {
   let t: TestPlatform;
   let f: Fixtures;
 
+  /** A draft release of the fixture product, so release routes reach their domain rules. */
+  let releaseId = unknownId;
+
   before(async () => {
     t = await startTestPlatform();
     f = await createFixtures(t);
+    const release = await t.call('POST', '/api/v1/releases', {
+      productId: f.productId,
+      version: '0.1.0',
+      securityVersion: 0,
+      hardwareRevisions: ['rev-a'],
+    });
+    assert.equal(release.status, 201, release.text);
+    releaseId = release.json.id;
     await t.platform.ledger.integrate();
   });
   after(async () => t?.close());
@@ -212,6 +241,55 @@ describe('fuzzing every write endpoint', () => {
     'POST /api/v1/attestation/policies': {
       pathArgs: () => fc.constant(''),
       url: () => '/api/v1/attestation/policies',
+    },
+    'POST /api/v1/releases': { pathArgs: () => fc.constant(''), url: () => '/api/v1/releases' },
+    'POST /api/v1/releases/{id}/artifacts': {
+      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/artifacts?name=firmware.bin`,
+    },
+    'POST /api/v1/releases/{id}/sbom': {
+      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/sbom`,
+    },
+    'POST /api/v1/releases/{id}/approvals': {
+      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/approvals`,
+    },
+    'POST /api/v1/releases/{id}/publish': {
+      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/publish`,
+    },
+    'POST /api/v1/products/{id}/tuf': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/tuf`,
+    },
+    'POST /api/v1/products/{id}/tuf/rotate-root': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/tuf/rotate-root`,
+    },
+    'POST /api/v1/products/{id}/tuf/rotate-online-keys': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/tuf/rotate-online-keys`,
+    },
+    'POST /api/v1/rollouts': { pathArgs: () => fc.constant(''), url: () => '/api/v1/rollouts' },
+    ...Object.fromEntries(
+      ['pause', 'abort', 'resume', 'approve'].map((verb) => [
+        `POST /api/v1/rollouts/{id}/${verb}`,
+        {
+          pathArgs: () => fc.oneof(fc.uuid(), fc.string()),
+          url: (_fx: Fixtures, id: string) => `/api/v1/rollouts/${encodeURIComponent(id)}/${verb}`,
+        },
+      ]),
+    ),
+    'POST /api/v1/sites': { pathArgs: () => fc.constant(''), url: () => '/api/v1/sites' },
+    'PUT /api/v1/devices/{id}/site': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.deviceId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/devices/${encodeURIComponent(id)}/site`,
+    },
+    'POST /api/v1/device-filters': { pathArgs: () => fc.constant(''), url: () => '/api/v1/device-filters' },
+    'PUT /api/v1/products/{id}/update-policy': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/update-policy`,
     },
     'POST /api/v1/certificates/{serial}/revoke': {
       pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),

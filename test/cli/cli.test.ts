@@ -126,6 +126,144 @@ describe('vigil against a running server', () => {
     assert.equal(JSON.parse(viaFile.stdout).products.length, 1);
   });
 
+  test('release create streams artifacts and the SBOM; release publish signs them into the TUF repository', () => {
+    const created = run(
+      [
+        'product',
+        'create',
+        '--name',
+        'Infusion pump',
+        '--model',
+        'IP-1',
+        '--support-start',
+        '2026-01-01',
+        '--support-end',
+        '2032-01-01',
+        '--regime',
+        'CRA',
+        '--hardware-revision',
+        'A',
+        'B',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(created.status, 0, created.stderr);
+    const product = JSON.parse(created.stdout);
+    const firmware = join(root, 'firmware.bin');
+    const bootloader = join(root, 'bootloader.bin');
+    const sbom = join(root, 'sbom.cdx.json');
+    writeFileSync(firmware, Buffer.alloc(200_000, 7));
+    writeFileSync(bootloader, 'bootloader');
+    writeFileSync(
+      sbom,
+      JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, components: [] }),
+    );
+    const release = run(
+      [
+        'release',
+        'create',
+        '--product',
+        product.id,
+        '--version',
+        '2.1.0',
+        '--security-version',
+        '4',
+        '--hardware-revision',
+        'A',
+        '--artifact',
+        firmware,
+        bootloader,
+        '--security-update',
+        '--sbom',
+        sbom,
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(release.status, 0, release.stderr);
+    const draft = JSON.parse(release.stdout);
+    assert.equal(draft.status, 'draft');
+    assert.deepEqual(
+      draft.artifacts.map((artifact: { name: string; length: number }) => [artifact.name, artifact.length]),
+      [
+        ['bootloader.bin', 10],
+        ['firmware.bin', 200_000],
+      ],
+    );
+    assert.equal(draft.sbom.mediaType, 'application/vnd.cyclonedx+json');
+    const unknownRevision = run(
+      [
+        'release',
+        'create',
+        '--product',
+        product.id,
+        '--version',
+        '2.2.0',
+        '--security-version',
+        '4',
+        '--hardware-revision',
+        'Z',
+        '--artifact',
+        firmware,
+      ],
+      env,
+    );
+    assert.equal(unknownRevision.status, 1);
+    assert.match(unknownRevision.stderr, /RELEASE_HARDWARE_REVISION_UNKNOWN/);
+    const published = run(['release', 'publish', draft.id], env);
+    assert.equal(published.status, 0, published.stderr);
+    assert.match(published.stdout, /2\.1\.0 +published/);
+    const status = run(['tuf', 'status', '--product', product.id, '--json'], env);
+    assert.equal(status.status, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).roles.targets.version, 2);
+
+    for (const serial of ['IP-CLI-1', 'IP-CLI-2']) {
+      const registered = run(
+        ['device', 'register', '--serial', serial, '--product', product.id, '--hardware-revision', 'A'],
+        env,
+      );
+      assert.equal(registered.status, 0, registered.stderr);
+    }
+    const rollout = run(
+      [
+        'rollout',
+        'create',
+        '--release',
+        draft.id,
+        '--waves',
+        '50,100',
+        '--max-failures',
+        '1',
+        '--approve-each-wave',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(rollout.status, 0, rollout.stderr);
+    const started = JSON.parse(rollout.stdout);
+    assert.deepEqual(
+      started.waves.map((wave: { devices: number; spec: { onSuccess?: string } }) => [
+        wave.devices,
+        wave.spec.onSuccess ?? 'continue',
+      ]),
+      [
+        [1, 'pause'],
+        [1, 'continue'],
+      ],
+    );
+    assert.match(
+      run(['rollout', 'pause', started.id, '--reason', 'ward closed'], env).stdout,
+      /paused \(paused by an operator: ward closed\)/,
+    );
+    assert.match(run(['rollout', 'resume', started.id], env).stdout, /active/);
+    const shown = run(['rollout', 'show', started.id], env);
+    assert.match(shown.stdout, /> wave 1: 1 devices: assigned 1/);
+    assert.match(run(['rollout', 'abort', started.id, '--reason', 'superseded'], env).stdout, /aborted/);
+    const noReason = run(['rollout', 'pause', started.id], env);
+    assert.equal(noReason.status, 2, 'a missing --reason is a usage error');
+  });
+
   test('ledger verify passes on an intact log, over the API and on the data directory', async () => {
     await new Promise((resolve) => setTimeout(resolve, 600)); // one integration round
     const remote = run(['ledger', 'verify', '--json'], env);

@@ -1,0 +1,176 @@
+// Device check-ins per second (`device.checkin`), end to end through the device endpoint of a real
+// `vigil serve` process: mutual TLS with keep-alive (one connection per device, as devices hold
+// them), each check-in finding the device's assignment in an active rollout. Beside it, the same
+// run's bare Fastify route on the same TLS setup (bench/bare-server.ts) and their ratio.
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createCaCertificate,
+  x509SignerFromKeyObject,
+  certificateToPem,
+} from '../src/identity/x509/index.ts';
+import { initData, startServe } from '../test/support/server-process.ts';
+import type { Benchmark } from './run.ts';
+import { adminClient, benchProduct, devicePost, enrollFleet, pool, type EnrolledDevice } from './support.ts';
+
+const devices = 64;
+const seconds = 5;
+const body = JSON.stringify({ version: '1.0.0', securityVersion: 1, status: 'idle' });
+
+/** Check-ins per second: every device loops over its own connection for `seconds`. */
+async function checkinRate(
+  deviceUrl: string,
+  ca: string,
+  fleet: { agent: Agent }[],
+  expect: (json: any) => boolean,
+): Promise<number> {
+  const once = async (device: { agent: Agent }) => {
+    const response = await devicePost(deviceUrl, ca, device.agent, '/device/v1/checkin', body);
+    if (response.status !== 200 || !expect(response.json)) {
+      throw new Error(`check-in: ${response.status} ${JSON.stringify(response.json).slice(0, 300)}`);
+    }
+  };
+  await pool(fleet, fleet.length, once); // warm up: handshakes, statement caches
+  let count = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    fleet.map(async (device) => {
+      while (Date.now() < deadline) {
+        await once(device);
+        count++;
+      }
+    }),
+  );
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function vigilRate(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-updates-'));
+  const token = await initData(join(dir, 'data'), undefined);
+  const server = await startServe(join(dir, 'data'), undefined);
+  let fleet: EnrolledDevice[] = [];
+  try {
+    const admin = adminClient(server.url, token);
+    const { productId, rootPem: ca } = await benchProduct(admin);
+    const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
+    fleet = await enrollFleet(admin, { deviceUrl, ca, productId, count: devices, prefix: 'CHECKIN' });
+    const release = await admin('POST', '/api/v1/releases', {
+      productId,
+      version: '2.0.0',
+      securityVersion: 2,
+      hardwareRevisions: ['A'],
+    });
+    const uploaded = await fetch(`${server.url}/api/v1/releases/${release.id}/artifacts?name=firmware.bin`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(64 * 1024, 1),
+    });
+    if (uploaded.status !== 201) throw new Error(`artifact upload: ${uploaded.status}`);
+    await admin('POST', `/api/v1/releases/${release.id}/publish`);
+    await admin('POST', '/api/v1/rollouts', {
+      releaseId: release.id,
+      selection: { kind: 'product' },
+      waves: [{ share: 100 }],
+      validationMinutes: 24 * 60,
+    });
+    return await checkinRate(deviceUrl, ca, fleet, (json) => json.update?.version === '2.0.0');
+  } finally {
+    for (const device of fleet) device.agent.destroy();
+    await server.stop('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The bare route, in its own process, reached by the same devices' kind of connections. */
+async function bareRate(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-bare-'));
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const certificate = await createCaCertificate({
+    kind: 'root',
+    subject: { commonName: '127.0.0.1' },
+    publicKey: publicKey.export({ format: 'der', type: 'spki' }),
+    serial: Buffer.from([1]),
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 86_400_000),
+    signer: x509SignerFromKeyObject(privateKey),
+  });
+  const cert = certificateToPem(certificate);
+  writeFileSync(join(dir, 'key.pem'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'bare-server.ts'),
+      join(dir, 'key.pem'),
+      join(dir, 'cert.pem'),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) =>
+        resolve((JSON.parse(chunk.toString('utf8')) as { port: number }).port),
+      );
+      child.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
+    });
+    // Devices present a client certificate, as on the device endpoint.
+    const clientKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const clientCert = certificateToPem(
+      await createCaCertificate({
+        kind: 'root',
+        subject: { commonName: 'bench device' },
+        publicKey: clientKey.publicKey.export({ format: 'der', type: 'spki' }),
+        serial: Buffer.from([2]),
+        notBefore: now,
+        notAfter: new Date(now.getTime() + 86_400_000),
+        signer: x509SignerFromKeyObject(clientKey.privateKey),
+      }),
+    );
+    const fleet = Array.from({ length: devices }, () => ({
+      agent: new Agent({
+        keepAlive: true,
+        maxSockets: 1,
+        cert: clientCert,
+        key: clientKey.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+        // The baseline's self-made certificate is a CA certificate: verifying it is not what is measured.
+        rejectUnauthorized: false,
+      }),
+    }));
+    try {
+      return await checkinRate(`https://127.0.0.1:${port}`, cert, fleet, (json) => json.update === null);
+    } finally {
+      for (const device of fleet) device.agent.destroy();
+    }
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const updatesBenchmarks: Benchmark[] = [
+  {
+    name: 'device.checkin',
+    async run() {
+      const rate = await vigilRate();
+      const baseline = await bareRate();
+      return {
+        value: Math.round(rate),
+        unit: 'checkins/s',
+        baseline: Math.round(baseline),
+        ratio: Number((rate / baseline).toFixed(4)),
+        devices,
+        store: 'sqlite',
+      };
+    },
+  },
+];
