@@ -105,6 +105,9 @@ export function devicePost(
 export interface EnrolledDevice {
   id: string;
   serial: string;
+  /** The device's certificate and key (PEM), for load generators that open their own connections. */
+  certificate: string;
+  key: string;
   /** A keep-alive agent presenting the device's certificate: one TLS connection per device. */
   agent: Agent;
 }
@@ -148,15 +151,13 @@ export async function enrollFleet(
     const certificate = await admin('GET', `/api/v1/devices/${result.id}/identity`);
     const pem = certificate.certificates[0]?.pem as string | undefined;
     if (enrolled === '' || pem === undefined) throw new Error(`enrollment of ${result.serial} failed`);
+    const key = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     fleet.push({
       id: result.id,
       serial: result.serial,
-      agent: new Agent({
-        keepAlive: true,
-        maxSockets: 1,
-        cert: pem,
-        key: privateKey.export({ format: 'pem', type: 'pkcs8' }),
-      }),
+      certificate: pem,
+      key,
+      agent: new Agent({ keepAlive: true, maxSockets: 1, cert: pem, key }),
     });
   }
   return fleet;

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,33 +14,29 @@ import {
 } from '../src/identity/x509/index.ts';
 import { initData, startServe } from '../test/support/server-process.ts';
 import type { Benchmark } from './run.ts';
-import { adminClient, benchProduct, devicePost, enrollFleet, pool, type EnrolledDevice } from './support.ts';
+import { openLoadConnection, type LoadConnection } from './http-load.ts';
+import { adminClient, benchProduct, enrollFleet, pool, type EnrolledDevice } from './support.ts';
 
 const devices = 64;
 const seconds = 5;
 const body = JSON.stringify({ version: '1.0.0', securityVersion: 1, status: 'idle' });
 
-/** Check-ins per second: every device loops over its own connection for `seconds`. */
-async function checkinRate(
-  deviceUrl: string,
-  ca: string,
-  fleet: { agent: Agent }[],
-  expect: (json: any) => boolean,
-): Promise<number> {
-  const once = async (device: { agent: Agent }) => {
-    const response = await devicePost(deviceUrl, ca, device.agent, '/device/v1/checkin', body);
-    if (response.status !== 200 || !expect(response.json)) {
-      throw new Error(`check-in: ${response.status} ${JSON.stringify(response.json).slice(0, 300)}`);
+/** Check-ins per second: every device loops over its own keep-alive connection for `seconds`. */
+async function checkinRate(connections: LoadConnection[], expect: (json: any) => boolean): Promise<number> {
+  const once = async (connection: LoadConnection) => {
+    const response = await connection.post('/device/v1/checkin', body);
+    if (response.status !== 200 || !expect(JSON.parse(response.body))) {
+      throw new Error(`check-in: ${response.status} ${response.body.slice(0, 300)}`);
     }
   };
-  await pool(fleet, fleet.length, once); // warm up: handshakes, statement caches
+  await pool(connections, connections.length, once); // warm up: statement caches, JIT
   let count = 0;
   const deadline = Date.now() + seconds * 1000;
   const started = process.hrtime.bigint();
   await Promise.all(
-    fleet.map(async (device) => {
+    connections.map(async (connection) => {
       while (Date.now() < deadline) {
-        await once(device);
+        await once(connection);
         count++;
       }
     }),
@@ -78,7 +73,14 @@ async function vigilRate(): Promise<number> {
       waves: [{ share: 100 }],
       validationMinutes: 24 * 60,
     });
-    return await checkinRate(deviceUrl, ca, fleet, (json) => json.update?.version === '2.0.0');
+    const connections = await Promise.all(
+      fleet.map((device) => openLoadConnection(deviceUrl, { ca, cert: device.certificate, key: device.key })),
+    );
+    try {
+      return await checkinRate(connections, (json) => json.update?.version === '2.0.0');
+    } finally {
+      for (const connection of connections) connection.close();
+    }
   } finally {
     for (const device of fleet) device.agent.destroy();
     await server.stop('SIGTERM');
@@ -136,20 +138,20 @@ async function bareRate(): Promise<number> {
         signer: x509SignerFromKeyObject(clientKey.privateKey),
       }),
     );
-    const fleet = Array.from({ length: devices }, () => ({
-      agent: new Agent({
-        keepAlive: true,
-        maxSockets: 1,
-        cert: clientCert,
-        key: clientKey.privateKey.export({ format: 'pem', type: 'pkcs8' }),
-        // The baseline's self-made certificate is a CA certificate: verifying it is not what is measured.
-        rejectUnauthorized: false,
-      }),
-    }));
+    const connections = await Promise.all(
+      Array.from({ length: devices }, () =>
+        openLoadConnection(`https://127.0.0.1:${port}`, {
+          cert: clientCert,
+          key: clientKey.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+          // The baseline's self-made certificate is a CA certificate: verifying it is not what is measured.
+          rejectUnauthorized: false,
+        }),
+      ),
+    );
     try {
-      return await checkinRate(`https://127.0.0.1:${port}`, cert, fleet, (json) => json.update === null);
+      return await checkinRate(connections, (json) => json.update === null);
     } finally {
-      for (const device of fleet) device.agent.destroy();
+      for (const connection of connections) connection.close();
     }
   } finally {
     child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { VigilError, isVigilError, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
-import type { DevicesTable, Store, Tx } from '../store/index.ts';
+import type { CertificatesTable, DevicesTable, Store, Tx } from '../store/index.ts';
 import type { CertificateAuthorities, IssuingContext } from './authorities.ts';
 import { newCertificateSerial } from './authorities.ts';
 import { hashEnrollmentSecret, toDevice, type Device } from './devices.ts';
@@ -46,6 +46,15 @@ function fingerprintOf(der: Buffer): string {
  * EST enrollment and re-enrollment (RFC 7030 §4.2): checks the bootstrap credential and the CSR,
  * issues from the product's active issuing CA, and records issuance and every refusal in the ledger.
  */
+/** A device certificate's row joined with its device, as every device request reads it. */
+type CertificateOwnerRow = DevicesTable & {
+  cert_serial: string;
+  cert_status: CertificatesTable['status'];
+  cert_not_after: string;
+  cert_not_before: string;
+  cert_subject: string;
+};
+
 export class EnrollmentService {
   private readonly store: Store;
   private readonly ledger: Ledger;
@@ -65,7 +74,24 @@ export class EnrollmentService {
     this.clock = options.clock;
     this.authorities = options.authorities;
     this.profiles = options.profiles;
+    // Every device request runs this lookup: compiled once (Store.prepare).
+    this.certificateOwner = this.store.prepare<[string], CertificateOwnerRow>(1, (db, fingerprint) =>
+      db
+        .selectFrom('certificates')
+        .innerJoin('devices', 'devices.id', 'certificates.device_id')
+        .selectAll('devices')
+        .select([
+          'certificates.serial as cert_serial',
+          'certificates.status as cert_status',
+          'certificates.not_after as cert_not_after',
+          'certificates.not_before as cert_not_before',
+          'certificates.subject as cert_subject',
+        ])
+        .where('certificates.fingerprint', '=', fingerprint as string),
+    );
   }
+
+  private readonly certificateOwner: (fingerprint: string) => Promise<CertificateOwnerRow[]>;
 
   /** simpleenroll: first certificate, bootstrapped by a one-time secret or an IDevID certificate. */
   async enroll(csrBase64: string, credential: EnrollmentCredential): Promise<Issued> {
@@ -104,19 +130,7 @@ export class EnrollmentService {
     certificate: Buffer,
   ): Promise<{ device: DevicesTable; current: { serial: string; subject: string } }> {
     const fingerprint = fingerprintOf(certificate);
-    const row = await this.store.db
-      .selectFrom('certificates')
-      .innerJoin('devices', 'devices.id', 'certificates.device_id')
-      .selectAll('devices')
-      .select([
-        'certificates.serial as cert_serial',
-        'certificates.status as cert_status',
-        'certificates.not_after as cert_not_after',
-        'certificates.not_before as cert_not_before',
-        'certificates.subject as cert_subject',
-      ])
-      .where('certificates.fingerprint', '=', fingerprint)
-      .executeTakeFirst();
+    const [row] = await this.certificateOwner(fingerprint);
     if (row === undefined)
       throw new VigilError(
         'DEVICE_CERTIFICATE_UNKNOWN',

@@ -552,7 +552,7 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
         await db.schema
           .createIndex('rollout_devices_device')
           .on('rollout_devices')
-          .column('device_id')
+          .columns(['device_id', 'rollout_id'])
           .execute();
         await db.schema
           .createIndex('rollout_devices_wave')

@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
 import type SQLiteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Insertable, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type Compilable,
+  type Insertable,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { VigilError } from '../core/index.ts';
 import { migrationProvider } from './migrations.ts';
@@ -58,6 +67,8 @@ export class Store {
   /** The SQLite connection under Kysely (SQLite only), for bulk inserts through cached statements. */
   private readonly sqlite: SQLiteDatabase.Database | undefined;
   private readonly insertStatements = new Map<string, SQLiteDatabase.Statement>();
+  /** A read-only SQLite connection for prepared hot-path reads (opened on first use). */
+  private reader: SQLiteDatabase.Database | undefined;
 
   private constructor(
     db: Kysely<Database>,
@@ -157,7 +168,52 @@ export class Store {
     }
   }
 
+  /**
+   * A read built and compiled once, then run with new values: for hot paths, where building and
+   * compiling a join costs more than running it. `build` receives one placeholder per value and
+   * must use each exactly where the value goes (as a bound parameter, never in SQL text). On
+   * SQLite the statement runs on a read-only connection of its own: WAL lets it read beside the
+   * writer, it sees only committed data (never the open transaction of the writer connection),
+   * and it skips the queueing of the one connection Kysely serialises everything through.
+   */
+  prepare<Values extends unknown[], Row>(
+    arity: Values['length'],
+    build: (db: Kysely<Database>, ...placeholders: unknown[]) => Compilable<Row>,
+  ): (...values: Values) => Promise<Row[]> {
+    const placeholders = Array.from({ length: arity }, (_, index) => ({ placeholder: index }));
+    const compiled = build(this.db, ...placeholders).compile();
+    if (compiled.query.kind !== 'SelectQueryNode') {
+      throw new VigilError('STORE_QUERY_INVALID', 'internal', 'only reads are prepared');
+    }
+    const slots = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as never));
+    if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
+      throw new VigilError('STORE_QUERY_INVALID', 'internal', 'a prepared query must bind every placeholder');
+    }
+    const bind = (values: unknown[]) =>
+      compiled.parameters.map((parameter, index) => (slots[index]! >= 0 ? values[slots[index]!] : parameter));
+    if (this.sqlite !== undefined && this.location !== ':memory:') {
+      let statement: SQLiteDatabase.Statement | undefined;
+      return async (...values) => {
+        if (statement === undefined) {
+          this.reader ??= this.openReader();
+          statement = this.reader.prepare(compiled.sql);
+        }
+        return statement.all(bind(values)) as Row[];
+      };
+    }
+    return async (...values) =>
+      (await this.db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, bind(values)))).rows;
+  }
+
+  private openReader(): SQLiteDatabase.Database {
+    const Sqlite = loadSqlite();
+    const reader = new Sqlite(this.location, { readonly: true, fileMustExist: true });
+    reader.pragma('busy_timeout = 5000');
+    return reader;
+  }
+
   async close(): Promise<void> {
+    this.reader?.close();
     await this.db.destroy();
   }
 }

@@ -1,8 +1,15 @@
 import type { Selectable } from 'kysely';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Ledger } from '../ledger/index.ts';
-import type { DevicesTable, RolloutDevicesTable, Store } from '../store/index.ts';
-import type { Fleet } from './fleet.ts';
+import { sql, type Kysely } from 'kysely';
+import type {
+  Database,
+  DeviceUpdateStatesTable,
+  DevicesTable,
+  RolloutDevicesTable,
+  Store,
+} from '../store/index.ts';
+import { defaultPostponeLimit, type Fleet } from './fleet.ts';
 import type { Release, ReleaseService } from './releases.ts';
 import {
   markValidated,
@@ -53,6 +60,12 @@ export type AuthenticatedDevice = Pick<
   | 'trust_attestation_id'
 >;
 
+type AssignmentRow = Selectable<RolloutDevicesTable> & {
+  release_id: string;
+  maintenance_window: string | null;
+  postpone_limit: number | null;
+};
+
 const stepOrder: Record<ReportStep, number> = {
   downloading: 1,
   downloaded: 2,
@@ -100,6 +113,27 @@ export class DeviceUpdates {
     fleet: Fleet;
   }) {
     this.store = options.store;
+    this.openAssignment = this.store.prepare<[string], AssignmentRow>(1, (db, deviceId) =>
+      this.assignmentQuery(db, deviceId)
+        // Constants as SQL literals: SQLite plans a literal IN list once, a bound one at every run.
+        .where('rollouts.status', '=', sql.lit('active'))
+        .where(
+          sql<boolean>`${sql.ref('rollout_devices.state')} in (${sql.join(pendingStates.map((state) => sql.lit(state)))})`,
+        )
+        .whereRef('rollout_devices.wave', '<=', 'rollouts.current_wave')
+        // Ids are time-ordered: the newest rollout first, read in index order.
+        .orderBy('rollout_devices.rollout_id', 'desc')
+        .limit(sql.lit(1)),
+    );
+    this.assignmentIn = this.store.prepare<[string, string], AssignmentRow>(2, (db, deviceId, rolloutId) =>
+      this.assignmentQuery(db, deviceId).where('rollout_devices.rollout_id', '=', rolloutId as string),
+    );
+    this.updateState = this.store.prepare<[string], Selectable<DeviceUpdateStatesTable>>(1, (db, deviceId) =>
+      db
+        .selectFrom('device_update_states')
+        .selectAll()
+        .where('device_id', '=', deviceId as string),
+    );
     this.ledger = options.ledger;
     this.clock = options.clock;
     this.releases = options.releases;
@@ -110,11 +144,7 @@ export class DeviceUpdates {
   async checkin(device: AuthenticatedDevice, report: CheckinReport): Promise<{ update: UpdateOffer | null }> {
     const now = this.clock.now();
     const nowText = toRfc3339(now);
-    const state = await this.store.db
-      .selectFrom('device_update_states')
-      .selectAll()
-      .where('device_id', '=', device.id)
-      .executeTakeFirst();
+    const [state] = await this.updateState(device.id);
     const floor = Math.max(Number(state?.security_floor ?? 0), report.securityVersion ?? 0);
     const status = report.status ?? 'idle';
     if (
@@ -182,7 +212,7 @@ export class DeviceUpdates {
         .execute();
       assignment.state = 'offered';
     }
-    const limit = await this.fleet.postponeLimit(release.productId);
+    const limit = assignment.postpone_limit ?? defaultPostponeLimit;
     return {
       update: {
         rolloutId: assignment.rollout_id,
@@ -380,28 +410,29 @@ export class DeviceUpdates {
     return { assignment, release: await this.release(assignment.release_id) };
   }
 
-  /** The device's open assignment in a running rollout (or in `rolloutId`), with its site's window. */
-  private async assignment(deviceId: string, rolloutId?: string) {
-    let query = this.store.db
+  /** The device's open assignment in a running rollout (or in `rolloutId`), with its site's window and postponement limit. */
+  private assignment(deviceId: string, rolloutId?: string) {
+    return (
+      rolloutId === undefined ? this.openAssignment(deviceId) : this.assignmentIn(deviceId, rolloutId)
+    ).then((rows: AssignmentRow[]) => rows[0]);
+  }
+
+  private assignmentQuery(db: Kysely<Database>, deviceId: unknown) {
+    return db
       .selectFrom('rollout_devices')
       .innerJoin('rollouts', 'rollouts.id', 'rollout_devices.rollout_id')
       .leftJoin('device_sites', 'device_sites.device_id', 'rollout_devices.device_id')
       .leftJoin('sites', 'sites.id', 'device_sites.site_id')
+      .leftJoin('update_policies', 'update_policies.product_id', 'rollouts.product_id')
       .selectAll('rollout_devices')
-      .select(['rollouts.release_id', 'sites.maintenance_window'])
-      .where('rollout_devices.device_id', '=', deviceId);
-    if (rolloutId !== undefined) {
-      query = query.where('rollout_devices.rollout_id', '=', rolloutId);
-    } else {
-      query = query
-        .where('rollouts.status', '=', 'active')
-        .where('rollout_devices.state', 'in', pendingStates)
-        .whereRef('rollout_devices.wave', '<=', 'rollouts.current_wave')
-        .orderBy('rollouts.created_at', 'desc')
-        .limit(1);
-    }
-    return query.executeTakeFirst();
+      .select(['rollouts.release_id', 'sites.maintenance_window', 'update_policies.postpone_limit'])
+      .where('rollout_devices.device_id', '=', deviceId as string);
   }
+
+  // The check-in hot path runs compiled-once queries (Store.prepare), made in the constructor.
+  private readonly openAssignment: (deviceId: string) => Promise<AssignmentRow[]>;
+  private readonly assignmentIn: (deviceId: string, rolloutId: string) => Promise<AssignmentRow[]>;
+  private readonly updateState: (deviceId: string) => Promise<Selectable<DeviceUpdateStatesTable>[]>;
 
   /** A device that registered after a rollout started joins it, in its last wave, if the selection takes it. */
   private async joinLate(device: AuthenticatedDevice, version: string, now: string): Promise<boolean> {
