@@ -1,11 +1,11 @@
 // Device check-ins per second (`device.checkin`), end to end through the device endpoint of a real
-// `vigil serve` process: mutual TLS with keep-alive (one connection per device, as devices hold
+// `vigil serve` (with one device worker process per core; `device.checkin_one_process` with one): mutual TLS with keep-alive (one connection per device, as devices hold
 // them), each check-in finding the device's assignment in an active rollout. Beside it, the same
 // run's bare Fastify route on the same TLS setup (bench/bare-server.ts) and their ratio.
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createCaCertificate,
@@ -44,10 +44,13 @@ async function checkinRate(connections: LoadConnection[], expect: (json: any) =>
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-async function vigilRate(): Promise<number> {
+async function vigilRate(workers: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-updates-'));
   const token = await initData(join(dir, 'data'), undefined);
-  const server = await startServe(join(dir, 'data'), undefined);
+  const server = await startServe(join(dir, 'data'), undefined, 20_000, [
+    '--device-workers',
+    String(workers),
+  ]);
   let fleet: EnrolledDevice[] = [];
   try {
     const admin = adminClient(server.url, token);
@@ -159,11 +162,11 @@ async function bareRate(): Promise<number> {
   }
 }
 
-export const updatesBenchmarks: Benchmark[] = [
-  {
-    name: 'device.checkin',
+function checkinBenchmark(name: string, workers: number): Benchmark {
+  return {
+    name,
     async run() {
-      const rate = await vigilRate();
+      const rate = await vigilRate(workers);
       const baseline = await bareRate();
       return {
         value: Math.round(rate),
@@ -171,8 +174,15 @@ export const updatesBenchmarks: Benchmark[] = [
         baseline: Math.round(baseline),
         ratio: Number((rate / baseline).toFixed(4)),
         devices,
+        deviceWorkers: workers,
         store: 'sqlite',
       };
     },
-  },
+  };
+}
+
+export const updatesBenchmarks: Benchmark[] = [
+  // `vigil serve --device-workers 2`: one device-endpoint process per core of this machine.
+  checkinBenchmark('device.checkin', cpus().length),
+  checkinBenchmark('device.checkin_one_process', 1),
 ];

@@ -17,4 +17,27 @@ export {
   type PcrSelection,
 } from './tpm-attester.ts';
 export { needsFlushing } from './tpm-tools.ts';
+export {
+  updateDevice,
+  type UpdateAttester,
+  type UpdateOptions,
+  type UpdateOutcome,
+  type UpdateStatus,
+} from './update.ts';
+export {
+  runSimulation,
+  type SimulatedResult,
+  type SimulatedStatus,
+  type SimulationOptions,
+  type SimulationSummary,
+} from './simulate.ts';
+export {
+  SoftwareDiceDevice,
+  createDeviceId,
+  encodeDiceTcbInfo,
+  issueAliasCertificate,
+  type TcbInfo,
+} from './software-dice.ts';
+export { TufFetcher } from './tuf-fetcher.ts';
+export type { AgentErrorCode } from './errors.ts';
 export type * from './wire.ts';

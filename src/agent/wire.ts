@@ -107,3 +107,125 @@ export interface Problem {
   detail?: string;
   code?: string;
 }
+
+// --- Secure updates (the device API's /device/v1/checkin and /device/v1/updates/...) ---------
+
+/** POST /device/v1/checkin. */
+export interface CheckinRequest {
+  version: string;
+  securityVersion?: number;
+  status?: 'idle' | 'downloading' | 'installing' | 'error';
+}
+
+/** Where a device stands in a rollout, as the server records it. */
+export type RolloutDeviceState =
+  | 'assigned'
+  | 'offered'
+  | 'downloading'
+  | 'downloaded'
+  | 'installing'
+  | 'installed'
+  | 'validated'
+  | 'failed'
+  | 'timed-out'
+  | 'ineligible'
+  | 'left';
+
+/** A TUF target of the offered release, as the server describes it (the TUF metadata is what counts). */
+export interface OfferedTarget {
+  /** `<version>/<file>`. */
+  path: string;
+  length: number;
+  hashes: { sha256: string; sha512: string };
+}
+
+/** The device's site's maintenance window, now. */
+export interface InstallWindow {
+  open: boolean;
+  closesAt: string | null;
+  opensAt: string | null;
+}
+
+/** The update a check-in offers. */
+export interface UpdateOffer {
+  rolloutId: string;
+  releaseId: string;
+  version: string;
+  securityVersion: number;
+  securityUpdate: boolean;
+  /** The product's TUF repository on the device endpoint: `/tuf/<productId>/`. */
+  repository: string;
+  targets: OfferedTarget[];
+  state: RolloutDeviceState;
+  deadline: string | null;
+  installWindow: InstallWindow;
+  postponedUntil: string | null;
+  postponementsLeft: number;
+}
+
+/** → 200. */
+export interface CheckinResponse {
+  update: UpdateOffer | null;
+}
+
+export type ReportStep = 'downloading' | 'downloaded' | 'installing' | 'installed' | 'failed';
+
+/**
+ * POST /device/v1/updates/{rolloutId}/report. `installing` outside the site's maintenance window
+ * is refused (409 UPDATE_OUTSIDE_MAINTENANCE_WINDOW); `installed` carries the release's version;
+ * `failed` says why.
+ */
+export interface UpdateReportRequest {
+  step: ReportStep;
+  version?: string;
+  reason?: string;
+}
+
+/** → 200. */
+export interface UpdateReportResponse {
+  rolloutId: string;
+  state: RolloutDeviceState;
+}
+
+/** POST /device/v1/updates/{rolloutId}/postpone (CRA Annex I Part I (2)(c)). */
+export interface PostponeRequest {
+  hours: number;
+  reason?: string;
+}
+
+/** The `custom` fields of each TUF target in Vigil's repositories (signed with the targets role). */
+export interface TargetCustom {
+  releaseId: string;
+  version: string;
+  securityVersion: number;
+  hardwareRevisions: string[];
+  securityUpdate: boolean;
+  sbomDigest: string | null;
+}
+
+/** GET /device/v1/whoami (the fields the agent reads). */
+export interface WhoAmI {
+  deviceId: string;
+  serial: string;
+  productId: string;
+  hardwareRevision: string;
+  status: string;
+}
+
+// --- The admin API as the simulated factory uses it ----------------------------------------------
+
+/** POST /api/v1/devices/bulk → 200 `{results}`: one per device, the secret only at creation. */
+export interface FactoryRegistrationResult {
+  serial: string;
+  outcome: 'created' | 'existing' | 'rejected';
+  id?: string;
+  enrollmentSecret?: string;
+  error?: { code: string; detail: string };
+}
+
+/** POST /api/v1/devices/{id}/attestation-keys with a DICE DeviceID certificate → 201. */
+export interface FactoryAttestationKey {
+  id: string;
+  kind: 'tpm2' | 'dice';
+  endorsement?: string;
+}

@@ -6,7 +6,7 @@ export {
   loggerOptions,
   version,
 } from './server.ts';
-export { startServer, type RunningServer } from './serve.ts';
+export { startServer, startDeviceWorker, type RunningServer } from './serve.ts';
 export { openPlatform, wireServices, statusBaseUrl, type Platform } from './platform.ts';
 export { initInstallation, type InitResult } from './installation.ts';
 export { problemOf } from './problem.ts';

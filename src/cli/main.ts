@@ -1,4 +1,5 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import cluster from 'node:cluster';
 import { SingleBar } from 'cli-progress';
 import { accessCommands } from '../access/index.ts';
 import { agentCommands } from '../agent/index.ts';
@@ -7,13 +8,20 @@ import {
   initInstallation,
   loggerOptions,
   openPlatform,
+  startDeviceWorker,
   startServer,
   version,
 } from '../api/index.ts';
 import { attestationCommands } from '../attestation/index.ts';
 import { updatesCommands } from '../updates/index.ts';
 import { identityCommands } from '../identity/index.ts';
-import { isVigilError, parseListenAddress, type CommandContext, type Progress } from '../core/index.ts';
+import {
+  VigilError,
+  isVigilError,
+  parseListenAddress,
+  type CommandContext,
+  type Progress,
+} from '../core/index.ts';
 import { ledgerCommands } from '../ledger/index.ts';
 import { productCommands } from '../products/index.ts';
 import { createApiClient, type ClientFlags } from './client.ts';
@@ -111,6 +119,17 @@ function serveCommand(): Command {
       '--database <url>',
       'PostgreSQL URL (default: $VIGIL_DATABASE_URL, else the SQLite store in the data directory)',
     )
+    .option(
+      '--device-workers <n>',
+      'processes serving the device endpoint, sharing its port (default 1: this process; use up to one per core)',
+      (value: string) => {
+        if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 64) {
+          throw new InvalidArgumentError('expected a whole number from 1 to 64');
+        }
+        return Number(value);
+      },
+      Number(process.env.VIGIL_DEVICE_WORKERS ?? 1),
+    )
     .action(
       async (options: {
         data: string;
@@ -118,19 +137,45 @@ function serveCommand(): Command {
         deviceListen: string;
         statusListen: string;
         database?: string;
+        deviceWorkers: number;
       }) => {
         const listen = parseListenAddress(options.listen, '--listen');
         const deviceListen = parseListenAddress(options.deviceListen, '--device-listen');
         const statusListen = parseListenAddress(options.statusListen, '--status-listen');
+        const inWorkers = options.deviceWorkers > 1;
+        if (inWorkers && deviceListen.port === 0) {
+          throw new VigilError('CLI_USAGE', 'invalid', '--device-workers needs a fixed --device-listen port');
+        }
         const platform = await openPlatform({
           dataDir: options.data,
           databaseUrl: options.database,
           statusBaseUrl: statusBaseUrl(statusListen),
         });
+        if (cluster.isWorker) {
+          // A device worker forked below: the device endpoint only, on the shared port.
+          const worker = await startDeviceWorker(platform, deviceListen, { logger: loggerOptions }).catch(
+            async (error: unknown) => {
+              await platform.close();
+              throw error;
+            },
+          );
+          process.once('SIGTERM', () => {
+            void worker
+              .close()
+              .then(() => platform.close())
+              .finally(() => process.exit(0));
+          });
+          return;
+        }
         let server;
         try {
-          server = await startServer(platform, listen, deviceListen, statusListen, { logger: loggerOptions });
+          server = await startServer(platform, listen, deviceListen, statusListen, {
+            logger: loggerOptions,
+            deviceInWorkers: inWorkers,
+          });
+          if (inWorkers) await forkDeviceWorkers(options.deviceWorkers);
         } catch (error) {
+          await server?.close();
           await platform.close();
           throw error;
         }
@@ -138,7 +183,7 @@ function serveCommand(): Command {
           [
             `Vigil ${version} (${platform.store.dialect}: ${platform.store.location})`,
             `admin API:       ${server.adminUrl}  (docs: ${server.adminUrl}/docs)`,
-            `device endpoint: ${server.deviceUrl}`,
+            `device endpoint: ${server.deviceUrl}${inWorkers ? `  (${options.deviceWorkers} worker processes)` : ''}`,
             `status (CRL, OCSP): ${server.statusUrl}`,
             `admin token:     ${platform.files.adminToken}`,
             `ledger verifier key: ${platform.ledger.verifierKey}`,
@@ -147,6 +192,8 @@ function serveCommand(): Command {
         );
         const running = server;
         const shutdown = () => {
+          stopping = true;
+          for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
           void running
             .close()
             .then(() => platform.close())
@@ -156,6 +203,38 @@ function serveCommand(): Command {
         process.once('SIGTERM', shutdown);
       },
     );
+}
+
+let stopping = false;
+
+/**
+ * Forks the device workers (node:cluster: the primary hands connections on the shared port to
+ * them in turn) and waits until each listens; a worker that dies is replaced.
+ */
+async function forkDeviceWorkers(count: number): Promise<void> {
+  const listening = Array.from({ length: count }, () => {
+    const worker = cluster.fork();
+    return new Promise<void>((resolve, reject) => {
+      worker.once('listening', () => resolve());
+      worker.once('exit', (code) =>
+        reject(
+          new VigilError(
+            'SERVE_WORKER_FAILED',
+            'internal',
+            `a device worker exited (${code}) before listening`,
+          ),
+        ),
+      );
+    });
+  });
+  await Promise.all(listening);
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    process.stderr.write(
+      `device worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`,
+    );
+    cluster.fork();
+  });
 }
 
 export function buildProgram(): Command {

@@ -6,6 +6,9 @@ import {
   Migrator,
   PostgresDialect,
   SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
   type Compilable,
   type Insertable,
   type Transaction,
@@ -111,7 +114,9 @@ export class Store {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<Database>({
+      dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+    });
     return new Store(db, 'sqlite', options.sqlitePath, sqlite);
   }
 
@@ -215,6 +220,32 @@ export class Store {
   async close(): Promise<void> {
     this.reader?.close();
     await this.db.destroy();
+  }
+}
+
+/**
+ * SQLite transactions that begin IMMEDIATE: they take the write lock at BEGIN (waiting up to
+ * busy_timeout for another process to finish) instead of at their first write. A deferred
+ * transaction that has read and then finds another process committed meanwhile fails at once with
+ * SQLITE_BUSY_SNAPSHOT, which no timeout helps; with IMMEDIATE, several `vigil serve` processes
+ * (device workers) share one SQLite store safely. Every transaction here writes, so nothing is lost.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  private readonly settings: ConstructorParameters<typeof SqliteDialect>[0];
+
+  constructor(settings: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(settings);
+    this.settings = settings;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
   }
 }
 

@@ -150,6 +150,7 @@ function spawnServe(
   devicePort: number,
   statusPort: number,
   readyTimeoutMs: number,
+  extraArgs: readonly string[],
 ): Promise<ServerProcess> {
   const args = [
     vigilBin,
@@ -163,6 +164,7 @@ function spawnServe(
     '--status-listen',
     `127.0.0.1:${statusPort}`,
     ...(databaseUrl === undefined ? [] : ['--database', databaseUrl]),
+    ...extraArgs,
   ];
   // VIGIL_PROFILE_DIR=DIR writes a V8 CPU profile of each served process there (for benchmark work).
   const profile = process.env.VIGIL_PROFILE_DIR;
@@ -234,6 +236,8 @@ export async function startServe(
   dataDir: string,
   databaseUrl: string | undefined,
   readyTimeoutMs = 20_000,
+  /** More `vigil serve` flags, e.g. `--device-workers 2`. */
+  extraArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -243,7 +247,7 @@ export async function startServe(
     let statusPort = await freePort();
     while (statusPort === port || statusPort === devicePort) statusPort = await freePort();
     try {
-      return await spawnServe(dataDir, databaseUrl, port, devicePort, statusPort, readyTimeoutMs);
+      return await spawnServe(dataDir, databaseUrl, port, devicePort, statusPort, readyTimeoutMs, extraArgs);
     } catch (error) {
       lastError = error;
       if (!/EADDRINUSE/.test(String(error))) throw error;
