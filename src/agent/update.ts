@@ -161,14 +161,6 @@ export function offerDisagreement(
   return null;
 }
 
-/** The server's validation criterion (a fresh appraisal measured the release, not contraindicated). */
-export function attestationValidates(
-  record: Pick<AttestationRecord, 'status' | 'measuredRelease'>,
-  version: string,
-): boolean {
-  return (record.status === 'affirming' || record.status === 'warning') && record.measuredRelease === version;
-}
-
 /** A check-in answer, read as untrusted JSON: anything not shaped as documented is AGENT_OFFER_MALFORMED. */
 export function parseCheckin(json: unknown): UpdateOffer | null {
   const malformed = (why: string) =>
@@ -377,7 +369,9 @@ class UpdateCycle {
     }
     const next = await this.checkin();
     const pending = next !== null && next.rolloutId === offer.rolloutId;
-    const validated = !pending && attestation !== null && attestationValidates(attestation, offer.version);
+    // The server's word: the check-in answer names the rollout and says it validated the update.
+    const validated =
+      !pending && this.lastUpdate?.rolloutId === offer.rolloutId && this.lastUpdate.state === 'validated';
     const result = this.outcome(
       validated ? 'validated' : 'installed',
       validated
@@ -448,8 +442,15 @@ class UpdateCycle {
       securityVersion: this.state.securityVersion,
       status: 'idle',
     };
-    return parseCheckin(await this.client.post<unknown>('/device/v1/checkin', body));
+    const answer = await this.client.post<unknown>('/device/v1/checkin', body);
+    const offer = parseCheckin(answer);
+    const last = (answer as Partial<CheckinResponse>).last;
+    this.lastUpdate = offer === null && typeof last === 'object' && last !== null ? last : null;
+    return offer;
   }
+
+  /** What the server said about the device's latest update at the last check-in without an offer. */
+  private lastUpdate: NonNullable<CheckinResponse['last']> | null = null;
 
   private async whoami(): Promise<WhoAmI> {
     const identity = await this.client.get<WhoAmI>('/device/v1/whoami');

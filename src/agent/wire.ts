@@ -166,6 +166,14 @@ export interface UpdateOffer {
 /** → 200. */
 export interface CheckinResponse {
   update: UpdateOffer | null;
+  /** With no update to offer: the device's latest rollout and where it stands in it (null if none). */
+  last?: {
+    rolloutId: string;
+    releaseId: string;
+    state: RolloutDeviceState;
+    reason: string | null;
+    rolloutStatus: string;
+  } | null;
 }
 
 export type ReportStep = 'downloading' | 'downloaded' | 'installing' | 'installed' | 'failed';

@@ -46,6 +46,21 @@ export interface UpdateOffer {
   postponementsLeft: number;
 }
 
+/** How the device's most recent update ended (or stands), so a device learns it was validated. */
+export interface LastUpdate {
+  rolloutId: string;
+  releaseId: string;
+  state: RolloutDevicesTable['state'];
+  reason: string | null;
+  rolloutStatus: string;
+}
+
+export interface CheckinAnswer {
+  update: UpdateOffer | null;
+  /** With no update to offer: the device's latest rollout and where it stands in it (null if none). */
+  last?: LastUpdate | null;
+}
+
 export type ReportStep = 'downloading' | 'downloaded' | 'installing' | 'installed' | 'failed';
 
 /** The device as the device endpoint authenticated it (its registry row). */
@@ -134,6 +149,21 @@ export class DeviceUpdates {
         .selectAll()
         .where('device_id', '=', deviceId as string),
     );
+    this.latestAssignment = this.store.prepare<[string], LastUpdate>(1, (db, deviceId) =>
+      db
+        .selectFrom('rollout_devices')
+        .innerJoin('rollouts', 'rollouts.id', 'rollout_devices.rollout_id')
+        .select([
+          'rollout_devices.rollout_id as rolloutId',
+          'rollouts.release_id as releaseId',
+          'rollout_devices.state',
+          'rollout_devices.reason',
+          'rollouts.status as rolloutStatus',
+        ])
+        .where('rollout_devices.device_id', '=', deviceId as string)
+        .orderBy('rollout_devices.rollout_id', 'desc')
+        .limit(sql.lit(1)),
+    );
     this.ledger = options.ledger;
     this.clock = options.clock;
     this.releases = options.releases;
@@ -141,7 +171,7 @@ export class DeviceUpdates {
     this.fleet = options.fleet;
   }
 
-  async checkin(device: AuthenticatedDevice, report: CheckinReport): Promise<{ update: UpdateOffer | null }> {
+  async checkin(device: AuthenticatedDevice, report: CheckinReport): Promise<CheckinAnswer> {
     const now = this.clock.now();
     const nowText = toRfc3339(now);
     const [state] = await this.updateState(device.id);
@@ -173,7 +203,7 @@ export class DeviceUpdates {
     if (assignment === undefined && (await this.joinLate(device, report.version, nowText))) {
       assignment = await this.assignment(device.id);
     }
-    if (assignment === undefined) return { update: null };
+    if (assignment === undefined) return { update: null, last: await this.lastUpdate(device.id) };
     const release = await this.release(assignment.release_id);
     if (assignment.state === 'installed') {
       const attestationId = validationOf(assignment, release, trustOf(device));
@@ -189,7 +219,7 @@ export class DeviceUpdates {
           ),
         );
         await this.rollouts.advance(assignment.rollout_id);
-        return { update: null };
+        return { update: null, last: await this.lastUpdate(device.id) };
       }
     }
     // Never downgrade below a device's security version.
@@ -200,7 +230,7 @@ export class DeviceUpdates {
         `the device reports security version ${floor}, above the release's ${release.securityVersion}`,
         nowText,
       );
-      return { update: null };
+      return { update: null, last: await this.lastUpdate(device.id) };
     }
     if (assignment.state === 'assigned') {
       await this.store.db
@@ -233,6 +263,10 @@ export class DeviceUpdates {
         postponementsLeft: Math.max(0, limit - assignment.postponements),
       },
     };
+  }
+
+  private async lastUpdate(deviceId: string): Promise<LastUpdate | null> {
+    return (await this.latestAssignment(deviceId))[0] ?? null;
   }
 
   /** Records one step of an update on the device; a failure or an install is a ledger event. */
@@ -433,6 +467,7 @@ export class DeviceUpdates {
   private readonly openAssignment: (deviceId: string) => Promise<AssignmentRow[]>;
   private readonly assignmentIn: (deviceId: string, rolloutId: string) => Promise<AssignmentRow[]>;
   private readonly updateState: (deviceId: string) => Promise<Selectable<DeviceUpdateStatesTable>[]>;
+  private readonly latestAssignment: (deviceId: string) => Promise<LastUpdate[]>;
 
   /** A device that registered after a rollout started joins it, in its last wave, if the selection takes it. */
   private async joinLate(device: AuthenticatedDevice, version: string, now: string): Promise<boolean> {

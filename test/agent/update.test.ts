@@ -9,7 +9,6 @@ import { toPem } from '../../src/agent/der.ts';
 import { SlotStore, initialSlotState } from '../../src/agent/slots.ts';
 import { createDeviceId } from '../../src/agent/software-dice.ts';
 import {
-  attestationValidates,
   checkTargetFit,
   needsReport,
   offerDisagreement,
@@ -18,7 +17,7 @@ import {
   updateDevice,
   type UpdateOptions,
 } from '../../src/agent/update.ts';
-import type { UpdateOffer } from '../../src/agent/wire.ts';
+import type { CheckinResponse, UpdateOffer } from '../../src/agent/wire.ts';
 import { verifyDiceEvidence } from '../../src/attestation/dice/evidence.ts';
 import { isVigilError } from '../../src/core/index.ts';
 import { makeTlsFixture, tinyRepository, type TinyRepository, type TlsFixture } from './fixtures.ts';
@@ -63,16 +62,6 @@ describe('update decisions (pure)', () => {
     assert.match(offerDisagreement(offered, { length: 10, hashes: { sha256: 'cc' } })!, /sha256/);
   });
 
-  it('an attestation validates when it measured the release and is affirming or warning', () => {
-    assert.equal(attestationValidates({ status: 'affirming', measuredRelease: '1.0.0' }, '1.0.0'), true);
-    assert.equal(attestationValidates({ status: 'warning', measuredRelease: '1.0.0' }, '1.0.0'), true);
-    assert.equal(
-      attestationValidates({ status: 'contraindicated', measuredRelease: '1.0.0' }, '1.0.0'),
-      false,
-    );
-    assert.equal(attestationValidates({ status: 'affirming', measuredRelease: '0.9.0' }, '1.0.0'), false);
-  });
-
   it('reads check-in answers as untrusted shapes', () => {
     assert.equal(parseCheckin({ update: null }), null);
     for (const bad of [null, {}, { update: 'x' }, { update: { rolloutId: 1 } }])
@@ -100,6 +89,7 @@ class FakeDeviceEndpoint {
   requests: string[] = [];
   deviceIdCertificate: Buffer | null = null;
   refuseInstalling = false;
+  last: CheckinResponse['last'] = null;
   private nonce = Buffer.alloc(0);
 
   constructor(tls: TlsFixture, repository: TinyRepository) {
@@ -140,6 +130,7 @@ class FakeDeviceEndpoint {
     this.checkins = [];
     this.requests = [];
     this.refuseInstalling = false;
+    this.last = null;
   }
 
   async start(): Promise<void> {
@@ -168,10 +159,22 @@ class FakeDeviceEndpoint {
           if (path === '/device/v1/whoami') return send(200, { hardwareRevision: 'A' });
           if (path === '/device/v1/checkin') {
             this.checkins.push(body);
-            // Validated once the device attested the installed release and checked in with it.
-            if (this.offer?.state === 'installed' && body.version === this.offer.version && this.attested)
+            // Validated once the device attested the installed release and checked in with it;
+            // the answer then says so (`last`), as the server's does.
+            if (this.offer?.state === 'installed' && body.version === this.offer.version && this.attested) {
+              this.last = {
+                rolloutId: this.offer.rolloutId,
+                releaseId: this.offer.releaseId,
+                state: 'validated',
+                reason: null,
+                rolloutStatus: 'active',
+              };
               this.offer = null;
-            return send(200, { update: this.offer });
+            }
+            return send(
+              200,
+              this.offer === null ? { update: null, last: this.last } : { update: this.offer },
+            );
           }
           if (path.endsWith('/report')) {
             if (body.step === 'installing' && this.refuseInstalling)

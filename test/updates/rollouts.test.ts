@@ -176,7 +176,15 @@ for (const kind of kinds) {
         assert.equal(installed.state, 'installed');
         t.clock.advance(minute);
         await attested(device, '1.0.0');
-        assert.equal((await checkin(device, '1.0.0')).update, null, 'validated: nothing more to install');
+        const answer = await checkin(device, '1.0.0');
+        assert.equal(answer.update, null, 'validated: nothing more to install');
+        assert.deepEqual(answer.last, {
+          rolloutId: rollout.id,
+          releaseId: release.id,
+          state: 'validated',
+          reason: null,
+          rolloutStatus: 'active',
+        });
       }
       assert.equal((await rolloutOf(rollout.id)).currentWave, 1);
 
