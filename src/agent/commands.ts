@@ -208,6 +208,8 @@ interface UpdateFlags {
   hardwareRevision?: string;
   healthCheck?: string;
   healthCheckTimeout: number;
+  postpone?: number;
+  postponeReason?: string;
   initialVersion?: string;
   initialSecurityVersion: number;
   diceChain?: string;
@@ -289,6 +291,13 @@ function updateCommand(): Command {
         .argParser(wholeNumber(1, 86_400))
         .default(120),
     )
+    .addOption(
+      new Option(
+        '--postpone <hours>',
+        'defer an offered update by this many hours (the user may, up to the product limit; recorded)',
+      ).argParser(wholeNumber(1, 168)),
+    )
+    .option('--postpone-reason <text>', 'why the update is postponed (recorded)')
     .option(
       '--initial-version <version>',
       'on the first run only (no slot state yet): the version the device runs now',
@@ -372,6 +381,10 @@ function updateCommand(): Command {
               ? undefined
               : { version: flags.initialVersion, securityVersion: flags.initialSecurityVersion },
           healthCheck: { command: flags.healthCheck, timeoutMs: flags.healthCheckTimeout * 1000 },
+          postpone:
+            flags.postpone === undefined
+              ? undefined
+              : { hours: flags.postpone, reason: flags.postponeReason },
           attester,
           note: (line) => process.stderr.write(`vigil agent: ${line}\n`),
         });

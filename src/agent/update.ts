@@ -49,6 +49,8 @@ import type {
   UpdateReportRequest,
   UpdateReportResponse,
   WhoAmI,
+  PostponeRequest,
+  PostponeResponse,
 } from './wire.ts';
 
 export type UpdateStatus = 'up-to-date' | 'validated' | 'installed' | 'waiting' | 'failed';
@@ -74,6 +76,8 @@ export interface UpdateOptions {
   /** The version running when the state directory has no slot state yet. */
   initialVersion?: { version: string; securityVersion: number } | undefined;
   healthCheck?: HealthCheckOptions | undefined;
+  /** Defer an offered update by this many hours (CRA Annex I Part I (2)(c)), up to the product's limit. */
+  postpone?: { hours: number; reason?: string | undefined } | undefined;
   attester?: UpdateAttester | undefined;
   note?: ((line: string) => void) | undefined;
   clock?: (() => Date) | undefined;
@@ -243,6 +247,20 @@ class UpdateCycle {
     }
     if (offer.postponedUntil !== null && Date.parse(offer.postponedUntil) > this.clock().getTime()) {
       return this.outcome('waiting', `the update is postponed until ${offer.postponedUntil}`);
+    }
+    if (this.options.postpone !== undefined) {
+      // The server records the postponement and refuses one beyond the product's limit.
+      const postponed = await this.client.post<PostponeResponse>(
+        `/device/v1/updates/${encodeURIComponent(offer.rolloutId)}/postpone`,
+        {
+          hours: this.options.postpone.hours,
+          ...(this.options.postpone.reason === undefined ? {} : { reason: this.options.postpone.reason }),
+        } satisfies PostponeRequest,
+      );
+      return this.outcome(
+        'waiting',
+        `postponed until ${postponed.postponedUntil} (${postponed.postponementsLeft} postponements left)`,
+      );
     }
     const repository = new TufRepository({
       stateDir: this.options.stateDir,

@@ -201,6 +201,13 @@ export interface PostponeRequest {
   reason?: string;
 }
 
+/** → 200; over the product's limit → 409 UPDATE_POSTPONE_LIMIT. */
+export interface PostponeResponse {
+  rolloutId: string;
+  postponedUntil: string;
+  postponementsLeft: number;
+}
+
 /** The `custom` fields of each TUF target in Vigil's repositories (signed with the targets role). */
 export interface TargetCustom {
   releaseId: string;

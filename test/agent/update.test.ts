@@ -89,6 +89,7 @@ class FakeDeviceEndpoint {
   requests: string[] = [];
   deviceIdCertificate: Buffer | null = null;
   refuseInstalling = false;
+  postponements: { hours: number; reason?: string }[] = [];
   last: CheckinResponse['last'] = null;
   private nonce = Buffer.alloc(0);
 
@@ -130,6 +131,7 @@ class FakeDeviceEndpoint {
     this.checkins = [];
     this.requests = [];
     this.refuseInstalling = false;
+    this.postponements = [];
     this.last = null;
   }
 
@@ -175,6 +177,14 @@ class FakeDeviceEndpoint {
               200,
               this.offer === null ? { update: null, last: this.last } : { update: this.offer },
             );
+          }
+          if (path.endsWith('/postpone')) {
+            this.postponements.push(body);
+            return send(200, {
+              rolloutId: this.offer?.rolloutId,
+              postponedUntil: new Date(Date.now() + body.hours * 3_600_000).toISOString(),
+              postponementsLeft: 3 - this.postponements.length,
+            });
           }
           if (path.endsWith('/report')) {
             if (body.step === 'installing' && this.refuseInstalling)
@@ -338,6 +348,21 @@ describe('updateDevice (one update cycle against a fake device endpoint)', () =>
       false,
       'the verified download was reused',
     );
+  });
+
+  it('the user may postpone an offered update: recorded by the server, nothing downloaded or installed', async () => {
+    const outcome = await updateDevice(
+      options({ postpone: { hours: 8, reason: 'night shift on the ward' } }),
+    );
+    assert.equal(outcome.status, 'waiting');
+    assert.match(outcome.reason!, /postponed until .* \(2 postponements left\)/);
+    assert.deepEqual(endpoint.postponements, [{ hours: 8, reason: 'night shift on the ward' }]);
+    assert.deepEqual(outcome.reported, []);
+    assert.equal(
+      endpoint.requests.some((request) => request.includes('/targets/')),
+      false,
+    );
+    assert.equal(slotState().active, 'a');
   });
 
   it('a window that closed since the check-in (409 on installing) is waiting too', async () => {
