@@ -6,6 +6,7 @@ import { identityBenchmarks } from './identity.ts';
 import { keystoreBenchmarks } from './keystore.ts';
 import { ledgerBenchmarks } from './ledger.ts';
 import { updatesBenchmarks } from './updates.ts';
+import { vulnsBenchmarks } from './vulns.ts';
 
 export interface Benchmark {
   name: string;
@@ -24,6 +25,7 @@ const all: Benchmark[] = [
   ...identityBenchmarks,
   ...attestationBenchmarks,
   ...updatesBenchmarks,
+  ...vulnsBenchmarks,
 ];
 const prefixes = process.argv.slice(2);
 const chosen = all.filter(

@@ -25,6 +25,7 @@ import { Ledger } from '../ledger/index.ts';
 import { ProductService } from '../products/index.ts';
 import { Store } from '../store/index.ts';
 import { Updates } from '../updates/index.ts';
+import { Vulns } from '../vulns/index.ts';
 import { version } from './version.ts';
 
 /** Every service of one installation, wired together over one store. */
@@ -39,6 +40,7 @@ export interface Platform {
   identity: Identity;
   attestation: Attestation;
   updates: Updates;
+  vulns: Vulns;
   close(): Promise<void>;
 }
 
@@ -103,6 +105,21 @@ export function wireServices(options: {
         : EndorsementRoots.fromPemFile(process.env.VIGIL_TPM_EK_ROOTS),
     build: version,
   });
+  const updates = new Updates({
+    store,
+    ledger,
+    clock,
+    products,
+    identity,
+    referenceValues: attestation.referenceValues,
+    keystore,
+    onlineKeystore: softwareKeystore,
+    artifactDir: process.env.VIGIL_ARTIFACT_DIR || join(files.dir, 'artifacts'),
+    artifactMaxBytes:
+      process.env.VIGIL_ARTIFACT_MAX_BYTES === undefined || process.env.VIGIL_ARTIFACT_MAX_BYTES === ''
+        ? undefined
+        : Number(process.env.VIGIL_ARTIFACT_MAX_BYTES),
+  });
   return {
     files,
     config,
@@ -113,21 +130,8 @@ export function wireServices(options: {
     products,
     identity,
     attestation,
-    updates: new Updates({
-      store,
-      ledger,
-      clock,
-      products,
-      identity,
-      referenceValues: attestation.referenceValues,
-      keystore,
-      onlineKeystore: softwareKeystore,
-      artifactDir: process.env.VIGIL_ARTIFACT_DIR || join(files.dir, 'artifacts'),
-      artifactMaxBytes:
-        process.env.VIGIL_ARTIFACT_MAX_BYTES === undefined || process.env.VIGIL_ARTIFACT_MAX_BYTES === ''
-          ? undefined
-          : Number(process.env.VIGIL_ARTIFACT_MAX_BYTES),
-    }),
+    updates,
+    vulns: new Vulns({ store, ledger, clock, updates }),
     async close() {
       await keystore.close();
       if (softwareKeystore !== keystore) await softwareKeystore.close();

@@ -21,6 +21,7 @@ import { attestationDeviceRoutes, attestationRoutes } from '../attestation/index
 import { ledgerRoutes } from '../ledger/index.ts';
 import { productRoutes } from '../products/index.ts';
 import { updatesDeviceRoutes, updatesRoutes } from '../updates/index.ts';
+import { vulnsRoutes } from '../vulns/index.ts';
 import { registerMetrics } from './metrics.ts';
 import type { Platform } from './platform.ts';
 import { problem, problemOf, routeNotFound } from './problem.ts';
@@ -148,6 +149,10 @@ export async function buildAdminServer(
           description: 'Evidence appraisal (RATS), reference values, policies, EAR results and keys',
         },
         {
+          name: 'vulnerabilities',
+          description: 'SBOMs, advisories, findings and their triage',
+        },
+        {
           name: 'updates',
           description: 'Releases, artifacts, approvals and the TUF repository of each product',
         },
@@ -197,6 +202,7 @@ export async function buildAdminServer(
   await app.register(identityRoutes(platform.identity, platform.products));
   await app.register(attestationRoutes(platform.attestation));
   await app.register(updatesRoutes(platform.updates));
+  await app.register(vulnsRoutes(platform.vulns));
   return app;
 }
 

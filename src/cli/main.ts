@@ -14,6 +14,7 @@ import {
 } from '../api/index.ts';
 import { attestationCommands } from '../attestation/index.ts';
 import { updatesCommands } from '../updates/index.ts';
+import { vulnsCommands } from '../vulns/index.ts';
 import { identityCommands } from '../identity/index.ts';
 import {
   VigilError,
@@ -255,6 +256,7 @@ export function buildProgram(): Command {
     ...identityCommands(context),
     ...attestationCommands(context),
     ...updatesCommands(context),
+    ...vulnsCommands(context),
     ...accessCommands(context),
     ...ledgerCommands(context),
     ...agentCommands(context),

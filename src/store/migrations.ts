@@ -576,6 +576,104 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0006_vulns': {
+      async up(db: AnyDb) {
+        await db.schema
+          .createTable('release_sboms')
+          .addColumn('release_id', 'text', (c) => c.primaryKey().references('releases.id'))
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('spec_version', 'text', (c) => c.notNull())
+          .addColumn('components', 'integer', (c) => c.notNull())
+          .addColumn('parsed', 'text', (c) => c.notNull())
+          .addColumn('completeness', 'text', (c) => c.notNull())
+          .addColumn('parsed_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('advisories')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('vulnerability_id', 'text', (c) => c.notNull())
+          .addColumn('aliases', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('modified', 'text')
+          .addColumn('withdrawn', 'integer', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('imported_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('advisories_vulnerability')
+          .on('advisories')
+          .column('vulnerability_id')
+          .execute();
+        await db.schema
+          .createTable('kev_entries')
+          .addColumn('cve', 'text', (c) => c.primaryKey())
+          .addColumn('date_added', 'text', (c) => c.notNull())
+          .addColumn('due_date', 'text')
+          .addColumn('ransomware', 'text')
+          .addColumn('vendor', 'text')
+          .addColumn('product', 'text')
+          .execute();
+        await db.schema
+          .createTable('findings')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('release_id', 'text', (c) => c.notNull().references('releases.id'))
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('component_ref', 'text', (c) => c.notNull())
+          .addColumn('purl', 'text')
+          .addColumn('component_version', 'text')
+          .addColumn('vulnerability_id', 'text', (c) => c.notNull())
+          .addColumn('aliases', 'text', (c) => c.notNull())
+          .addColumn('advisory_ids', 'text', (c) => c.notNull())
+          .addColumn('confidence', 'text', (c) => c.notNull())
+          .addColumn('severity', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('justification', 'text')
+          .addColumn('fixed_release_id', 'text')
+          .addColumn('exploited', 'integer', (c) => c.notNull())
+          .addColumn('exploited_since', 'text')
+          .addColumn('withdrawn', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('findings_release_component_vulnerability', [
+            'release_id',
+            'component_ref',
+            'vulnerability_id',
+          ])
+          .execute();
+        await db.schema
+          .createIndex('findings_product')
+          .on('findings')
+          .columns(['product_id', 'state'])
+          .execute();
+        await db.schema
+          .createIndex('findings_vulnerability')
+          .on('findings')
+          .column('vulnerability_id')
+          .execute();
+        await db.schema
+          .createTable('cra_clocks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('vulnerability_id', 'text')
+          .addColumn('title', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('member_states', 'text', (c) => c.notNull())
+          .addColumn('aware_at', 'text', (c) => c.notNull())
+          .addColumn('corrective_measure_at', 'text')
+          .addColumn('corrective_measure', 'text')
+          .addColumn('early_warning_sent_at', 'text')
+          .addColumn('early_warning_reference', 'text')
+          .addColumn('notification_sent_at', 'text')
+          .addColumn('notification_reference', 'text')
+          .addColumn('final_report_sent_at', 'text')
+          .addColumn('final_report_reference', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('cra_clocks_product_vulnerability', ['product_id', 'vulnerability_id'])
+          .execute();
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

@@ -46,6 +46,11 @@ export interface Database {
   rollouts: RolloutsTable;
   rollout_devices: RolloutDevicesTable;
   update_reports: UpdateReportsTable;
+  release_sboms: ReleaseSbomsTable;
+  advisories: AdvisoriesTable;
+  kev_entries: KevEntriesTable;
+  findings: FindingsTable;
+  cra_clocks: CraClocksTable;
 }
 
 export interface MetaTable {
@@ -480,4 +485,84 @@ export interface UpdateReportsTable {
   version: string | null;
   reason: string | null;
   at: string;
+}
+
+/** A release's SBOM as the vulnerability module read it: the normalised document and its completeness. */
+export interface ReleaseSbomsTable {
+  release_id: string;
+  format: string;
+  spec_version: string;
+  components: number;
+  parsed: string; // JSON ParsedSbom
+  completeness: string; // JSON
+  parsed_at: string;
+}
+
+/** One advisory of one source (OSV record, CSAF document's vulnerability, ...), normalised. */
+export interface AdvisoriesTable {
+  id: string; // the source's id (GO-2022-0001, GHSA-..., CVE-... for CSAF)
+  vulnerability_id: string; // canonical id of the alias group (a CVE when there is one)
+  aliases: string; // JSON array
+  source: string; // osv | csaf | ...
+  modified: string | null;
+  withdrawn: number; // 0 or 1
+  digest: string; // sha256 of the normalised document: re-import of the same is a no-op
+  document: string; // JSON Advisory
+  imported_at: string;
+}
+
+export interface KevEntriesTable {
+  cve: string;
+  date_added: string;
+  due_date: string | null;
+  ransomware: string | null;
+  vendor: string | null;
+  product: string | null;
+}
+
+/** A vulnerability found in a component of a release, with its VEX state. */
+export interface FindingsTable {
+  id: string;
+  release_id: string;
+  product_id: string;
+  component_ref: string;
+  purl: string | null;
+  component_version: string | null;
+  vulnerability_id: string;
+  aliases: string; // JSON array
+  advisory_ids: string; // JSON array
+  confidence: 'high' | 'low';
+  severity: string | null; // JSON {score, rating, vector}
+  state: 'under_investigation' | 'affected' | 'not_affected' | 'fixed';
+  justification: string | null;
+  fixed_release_id: string | null;
+  exploited: number; // 0 or 1: KEV, or marked by a person
+  exploited_since: string | null;
+  withdrawn: number; // the advisories behind it no longer apply
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * CRA Art. 14 reporting clocks: an actively exploited vulnerability (Art. 14(1), (2)) or a severe
+ * incident (Art. 14(3), (4)) of a product, from the manufacturer's awareness to the final report.
+ */
+export interface CraClocksTable {
+  id: string;
+  kind: 'exploited-vulnerability' | 'severe-incident';
+  product_id: string;
+  vulnerability_id: string | null;
+  title: string;
+  description: string;
+  member_states: string; // JSON array of ISO 3166-1 alpha-2 codes where the product is made available
+  aware_at: string;
+  corrective_measure_at: string | null;
+  corrective_measure: string | null;
+  early_warning_sent_at: string | null;
+  early_warning_reference: string | null;
+  notification_sent_at: string | null;
+  notification_reference: string | null;
+  final_report_sent_at: string | null;
+  final_report_reference: string | null;
+  created_at: string;
 }

@@ -250,12 +250,17 @@ export function updatesCommands(context: CommandContext): Command[] {
         .description(
           "publish a draft release into the product's TUF repository (signed by the signers the product requires)",
         )
-        .argument('<release>', 'release id'),
+        .argument('<release>', 'release id')
+        .option('--override <reason>', 'publish although a gate blocks it (the reason is recorded)'),
     )
-    .action(async (id: string, _options: unknown, command: Command) => {
+    .action(async (id: string, options: { override?: string }, command: Command) => {
+      const query =
+        options.override === undefined
+          ? ''
+          : `?${new URLSearchParams({ override: options.override }).toString()}`;
       const published = await context
         .client(command)
-        .request<Release>('POST', `/api/v1/releases/${encodeURIComponent(id)}/publish`);
+        .request<Release>('POST', `/api/v1/releases/${encodeURIComponent(id)}/publish${query}`);
       context.print(command, published, releaseLine);
     });
 

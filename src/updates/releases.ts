@@ -4,9 +4,15 @@ import type { Selectable } from 'kysely';
 import type { ReferenceValueStore } from '../attestation/index.ts';
 import type { ReferenceValues } from '../attestation/index.ts';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
-import type { Actor, Ledger } from '../ledger/index.ts';
+import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { ProductService } from '../products/index.ts';
-import { isUniqueViolation, type Queryable, type ReleasesTable, type Store } from '../store/index.ts';
+import {
+  isUniqueViolation,
+  type Queryable,
+  type ReleasesTable,
+  type Store,
+  type Tx,
+} from '../store/index.ts';
 import type { ArtifactDeclaration, ArtifactStore } from './artifacts.ts';
 import type { TufRepositories } from './repository.ts';
 import type { TargetDescription } from './tuf/index.ts';
@@ -49,6 +55,28 @@ export interface ReleaseInput {
   securityUpdate?: boolean | undefined;
   /** Attestation reference values the release brings, per hardware revision. */
   referenceValues?: { hardwareRevision: string; values: ReferenceValues }[] | undefined;
+}
+
+/**
+ * Reads a release's SBOM when it is attached (the vulnerability module is one). `read` runs before
+ * anything is stored and refuses a document with a typed error; `store` runs inside the attach
+ * transaction with what `read` returned. Kept as an interface here so that updates does not depend
+ * on the module above it that implements it.
+ */
+export interface SbomReader {
+  read(document: string): unknown;
+  store(
+    tx: Tx,
+    record: (event: LedgerEvent) => void,
+    release: Pick<Release, 'id' | 'productId' | 'version'>,
+    read: unknown,
+  ): Promise<void>;
+}
+
+/** What may stand in the way of publishing a release (CRA Annex I Part I (2)(a): no known exploitable vulnerability). */
+export interface PublicationGate {
+  /** Why the release may not be published now; empty when nothing stands in the way. */
+  blockers(release: Release): Promise<string[]>;
 }
 
 /** Versions and artifact names become TUF target paths and URLs: a safe, bounded alphabet. */
@@ -292,6 +320,9 @@ export class ReleaseService {
   /** Keeps a release's SBOM as uploaded; a draft may replace it, a published release only gain one. */
   async attachSbom(actor: Actor, id: string, document: string, mediaType: string): Promise<Release> {
     const digest = `sha256:${createHash('sha256').update(document).digest('hex')}`;
+    // An unknown release is refused before its SBOM is read (which may take a while).
+    await this.requireRow(this.store.db, id);
+    const read = this.sbomReader?.read(document);
     await this.ledger.transact(actor, async (tx, record) => {
       const row = await this.requireRow(tx, id);
       if (row.status === 'published' && row.sbom !== null) {
@@ -311,8 +342,22 @@ export class ReleaseService {
         subject: id,
         details: { digest, mediaType, bytes: Buffer.byteLength(document) },
       });
+      await this.sbomReader?.store(tx, record, { id, productId: row.product_id, version: row.version }, read);
     });
     return this.get(id);
+  }
+
+  private sbomReader: SbomReader | undefined;
+  private readonly gates: PublicationGate[] = [];
+
+  /** Has `reader` read every SBOM attached from now on. */
+  useSbomReader(reader: SbomReader): void {
+    this.sbomReader = reader;
+  }
+
+  /** Adds a gate every publication must pass (or override, recorded). */
+  addPublicationGate(gate: PublicationGate): void {
+    this.gates.push(gate);
   }
 
   async sbom(id: string): Promise<{ document: string; mediaType: string }> {
@@ -371,7 +416,7 @@ export class ReleaseService {
    * short of the product's threshold, the caller approves too (once, as any signer would); if
    * that is still not enough, nothing is published.
    */
-  async publish(actor: Actor, id: string): Promise<Release> {
+  async publish(actor: Actor, id: string, options: { override?: string | undefined } = {}): Promise<Release> {
     const row = await this.requireRow(this.store.db, id);
     requireDraft(row);
     const [release] = await this.withDetails([row]);
@@ -380,6 +425,15 @@ export class ReleaseService {
         'RELEASE_ARTIFACTS_MISSING',
         'conflict',
         `release ${row.version} has no artifact to publish`,
+      );
+    }
+    const blockers = (await Promise.all(this.gates.map((gate) => gate.blockers(release!)))).flat();
+    if (blockers.length > 0 && (options.override === undefined || options.override.trim() === '')) {
+      throw new VigilError(
+        'RELEASE_GATE_BLOCKED',
+        'conflict',
+        `release ${row.version} cannot be published: ${blockers.slice(0, 5).join('; ')}${blockers.length > 5 ? ` (and ${blockers.length - 5} more)` : ''}; publish with an override reason to proceed anyway (recorded)`,
+        { facts: { blockers } },
       );
     }
     await this.repositories.ensure(actor, row.product_id);
@@ -437,6 +491,13 @@ export class ReleaseService {
           .set({ status: 'published', published_at: now, targets_version: targetsVersion })
           .where('id', '=', id)
           .execute();
+        if (blockers.length > 0) {
+          record({
+            type: 'release.gate-overridden',
+            subject: id,
+            details: { blockers, reason: options.override ?? '' },
+          });
+        }
         record({
           type: 'release.published',
           subject: id,

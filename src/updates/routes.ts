@@ -488,12 +488,21 @@ export function updatesRoutes(updates: Updates): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['updates'],
           summary: "Publish a draft release into the product's TUF repository, signed by its approvers",
+          description:
+            'A release that a publication gate blocks (an affected, exploitable, unjustified finding: CRA Annex I Part I (2)(a)) is refused with 409 RELEASE_GATE_BLOCKED unless `override` gives the reason to publish anyway, which the ledger records.',
           security: bearerSecurity,
           params: IdParams,
+          querystring: Type.Object(
+            { override: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })) },
+            { additionalProperties: false },
+          ),
           response: withErrors({ 200: ReleaseSchema }),
         },
       },
-      async (request) => updates.releases.publish(actorOf(callerOf(request)), request.params.id),
+      async (request) =>
+        updates.releases.publish(actorOf(callerOf(request)), request.params.id, {
+          override: request.query.override,
+        }),
     );
 
     app.get(

@@ -1299,6 +1299,199 @@ const operations: Record<string, Operation> = {
       }),
     ];
   },
+  'GET /api/v1/releases/{id}/sbom/completeness': () => [
+    ...badIdCases((id) => `/api/v1/releases/${id}/sbom/completeness`),
+    {
+      name: 'no SBOM',
+      url: `/api/v1/releases/${unknownId}/sbom/completeness`,
+      status: 404,
+      code: 'SBOM_NOT_FOUND',
+    },
+    unknownQueryCase(`/api/v1/releases/${unknownId}/sbom/completeness`),
+  ],
+  'GET /api/v1/releases/{id}/findings': () => [
+    ...badIdCases((id) => `/api/v1/releases/${id}/findings`),
+    ...pageQueryCases(`/api/v1/releases/${unknownId}/findings`),
+    {
+      name: 'unknown state',
+      url: `/api/v1/releases/${unknownId}/findings?state=bad`,
+      status: 400,
+      code: INVALID,
+    },
+  ],
+  'GET /api/v1/products/{id}/findings': (f) => [
+    ...badIdCases((id) => `/api/v1/products/${id}/findings`),
+    ...pageQueryCases(`/api/v1/products/${f.productId}/findings`),
+    {
+      name: 'unknown state',
+      url: `/api/v1/products/${f.productId}/findings?state=exploitable`,
+      status: 400,
+      code: INVALID,
+    },
+  ],
+  'GET /api/v1/findings': () => [
+    ...pageQueryCases('/api/v1/findings'),
+    { name: 'unknown state', url: '/api/v1/findings?state=resolved', status: 400, code: INVALID },
+  ],
+  'PATCH /api/v1/findings/{id}': () => {
+    const url = `/api/v1/findings/${unknownId}`;
+    const valid = { state: 'affected', reason: 'reachable from the network' };
+    return [
+      ...badIdCases((id) => `/api/v1/findings/${id}`).map((c) => ({ ...c, json: valid })),
+      { name: 'unknown finding', url, json: valid, status: 404, code: 'FINDING_NOT_FOUND' },
+      {
+        name: 'not_affected without a justification',
+        url,
+        json: { state: 'not_affected', reason: 'x' },
+        status: 400,
+        code: 'FINDING_JUSTIFICATION_MISSING',
+      },
+      {
+        name: 'a justification for affected',
+        url,
+        json: { ...valid, justification: 'component_not_present' },
+        status: 400,
+        code: 'FINDING_JUSTIFICATION_UNEXPECTED',
+      },
+      {
+        name: 'fixed without the fixing release',
+        url,
+        json: { state: 'fixed', reason: 'x' },
+        status: 400,
+        code: 'FINDING_FIX_MISSING',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'unknown state': { ...valid, state: 'exploitable' },
+        'no reason': { state: 'affected' },
+        'empty reason': { ...valid, reason: '' },
+        'unknown justification': { state: 'not_affected', justification: 'trust_me', reason: 'x' },
+        'fixing release not a uuid': { state: 'fixed', fixedReleaseId: '1.6.4', reason: 'x' },
+        'exploited as text': { ...valid, exploited: 'yes' },
+        'unknown field': { ...valid, severity: 'low' },
+      }),
+    ];
+  },
+  'POST /api/v1/vulns/advisories': () => {
+    const url = '/api/v1/vulns/advisories';
+    const bytes = (payload: string) => ({ payload, contentType: 'application/octet-stream' });
+    return [
+      { name: 'not an advisory format', url, raw: bytes('hello'), status: 415, code: 'VULNS_FORMAT_UNKNOWN' },
+      {
+        name: 'JSON that is no advisory',
+        url,
+        raw: { payload: '{"a":1}', contentType: 'application/json' },
+        status: 415,
+        code: 'VULNS_FORMAT_UNKNOWN',
+      },
+      {
+        name: 'XML',
+        url,
+        raw: { payload: '<osv/>', contentType: 'application/xml' },
+        status: 415,
+        code: MEDIA,
+      },
+      {
+        name: 'unknown query parameter',
+        url: `${url}?bogus=1`,
+        raw: bytes('{}'),
+        status: 400,
+        code: INVALID,
+      },
+      {
+        name: 'file name too long',
+        url: `${url}?name=${'x'.repeat(301)}`,
+        raw: bytes('{}'),
+        status: 400,
+        code: INVALID,
+      },
+    ];
+  },
+  'GET /api/v1/vulns/clocks': () => [unknownQueryCase('/api/v1/vulns/clocks')],
+  'POST /api/v1/vulns/clocks': (f) => {
+    const url = '/api/v1/vulns/clocks';
+    const valid = { productId: f.productId, title: 'incident', description: 'what happened' };
+    return [
+      {
+        name: 'unknown product',
+        url,
+        json: { ...valid, productId: unknownId },
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      {
+        name: 'awareness in the future',
+        url,
+        json: { ...valid, awareAt: '2999-01-01T00:00:00Z' },
+        status: 400,
+        code: 'CRA_AWARENESS_IN_FUTURE',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no title': { productId: f.productId, description: 'x' },
+        'member state not ISO 3166': { ...valid, memberStates: ['Germany'] },
+        'member state twice': { ...valid, memberStates: ['DE', 'DE'] },
+        'awareness not a time': { ...valid, awareAt: 'yesterday' },
+        'unknown field': { ...valid, severity: 'high' },
+      }),
+    ];
+  },
+  'GET /api/v1/vulns/clocks/{id}/reports/{report}': () => [
+    ...badIdCases((id) => `/api/v1/vulns/clocks/${id}/reports/early-warning`),
+    {
+      name: 'unknown clock',
+      url: `/api/v1/vulns/clocks/${unknownId}/reports/early-warning`,
+      status: 404,
+      code: 'CRA_CLOCK_NOT_FOUND',
+    },
+    {
+      name: 'unknown report',
+      url: `/api/v1/vulns/clocks/${unknownId}/reports/interim`,
+      status: 400,
+      code: INVALID,
+    },
+    unknownQueryCase(`/api/v1/vulns/clocks/${unknownId}/reports/notification`),
+  ],
+  'POST /api/v1/vulns/clocks/{id}/reports/{report}/sent': () => {
+    const url = `/api/v1/vulns/clocks/${unknownId}/reports/notification/sent`;
+    return [
+      ...badIdCases((id) => `/api/v1/vulns/clocks/${id}/reports/notification/sent`).map((c) => ({
+        ...c,
+        json: {},
+      })),
+      { name: 'unknown clock', url, json: {}, status: 404, code: 'CRA_CLOCK_NOT_FOUND' },
+      {
+        name: 'unknown report',
+        url: `/api/v1/vulns/clocks/${unknownId}/reports/interim/sent`,
+        json: {},
+        status: 400,
+        code: INVALID,
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'empty reference': { reference: '' },
+        'unknown field': { sentAt: '2026-01-01T00:00:00Z' },
+      }),
+    ];
+  },
+  'POST /api/v1/vulns/clocks/{id}/corrective-measure': () => {
+    const url = `/api/v1/vulns/clocks/${unknownId}/corrective-measure`;
+    return [
+      ...badIdCases((id) => `/api/v1/vulns/clocks/${id}/corrective-measure`).map((c) => ({
+        ...c,
+        json: { description: 'x' },
+      })),
+      {
+        name: 'unknown clock',
+        url,
+        json: { description: 'patched in 1.0.1' },
+        status: 404,
+        code: 'CRA_CLOCK_NOT_FOUND',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, { 'no description': {}, 'empty description': { description: '' } }),
+    ];
+  },
   'POST /api/v1/releases': (f) => {
     const url = '/api/v1/releases';
     const valid = {
@@ -1477,6 +1670,19 @@ const operations: Record<string, Operation> = {
       code: 'RELEASE_NOT_FOUND',
     },
     ...noBodyCases(`/api/v1/releases/${unknownId}/publish`),
+    unknownQueryCase(`/api/v1/releases/${unknownId}/publish`),
+    {
+      name: 'empty override',
+      url: `/api/v1/releases/${unknownId}/publish?override=`,
+      status: 400,
+      code: INVALID,
+    },
+    {
+      name: 'override too long',
+      url: `/api/v1/releases/${unknownId}/publish?override=${'x'.repeat(1001)}`,
+      status: 400,
+      code: INVALID,
+    },
   ],
   'GET /api/v1/products/{id}/tuf': (f) => [
     ...badIdCases((id) => `/api/v1/products/${id}/tuf`),
@@ -1625,6 +1831,8 @@ describe('bad input is refused with problem+json and changes nothing', () => {
       'POST /api/v1/attestation/reference-values': 4 * 1024 * 1024,
       // SBOMs of large products run to megabytes (kept as sent).
       'POST /api/v1/releases/{id}/sbom': 32 * 1024 * 1024,
+      // Advisory feeds: a whole ecosystem's OSV JSON-lines.
+      'POST /api/v1/vulns/advisories': 64 * 1024 * 1024,
     };
     // Artifacts are streamed, not read as JSON: their cap (VIGIL_ARTIFACT_MAX_BYTES, 4 GiB) is
     // the artifact store's, tested with the store (test/updates/artifacts.test.ts).
@@ -1652,7 +1860,8 @@ describe('bad input is refused with problem+json and changes nothing', () => {
         )
         .replace('{serial}', '0abc')
         .replace('{role}', 'product-manager')
-        .replace('{stage}', 'identity');
+        .replace('{stage}', 'identity')
+        .replace('{report}', 'notification');
       await expectRefused(
         t,
         method,

@@ -100,6 +100,14 @@ const fieldNames = [
   'filter',
   'postponeLimit',
   'maintenanceWindow',
+  'state',
+  'justification',
+  'fixedReleaseId',
+  'exploited',
+  'title',
+  'description',
+  'memberStates',
+  'awareAt',
 ];
 
 const bodies: fc.Arbitrary<Shot['body']> = fc.oneof(
@@ -290,6 +298,23 @@ describe('fuzzing every write endpoint', () => {
     'PUT /api/v1/products/{id}/update-policy': {
       pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/update-policy`,
+    },
+    'PATCH /api/v1/findings/{id}': {
+      pathArgs: () => fc.oneof(fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/findings/${encodeURIComponent(id)}`,
+    },
+    'POST /api/v1/vulns/advisories': {
+      pathArgs: () => fc.constant(''),
+      url: () => '/api/v1/vulns/advisories',
+    },
+    'POST /api/v1/vulns/clocks': { pathArgs: () => fc.constant(''), url: () => '/api/v1/vulns/clocks' },
+    'POST /api/v1/vulns/clocks/{id}/reports/{report}/sent': {
+      pathArgs: () => fc.oneof(fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/vulns/clocks/${encodeURIComponent(id)}/reports/notification/sent`,
+    },
+    'POST /api/v1/vulns/clocks/{id}/corrective-measure': {
+      pathArgs: () => fc.oneof(fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/vulns/clocks/${encodeURIComponent(id)}/corrective-measure`,
     },
     'POST /api/v1/certificates/{serial}/revoke': {
       pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),

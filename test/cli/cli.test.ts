@@ -264,6 +264,33 @@ describe('vigil against a running server', () => {
     assert.equal(noReason.status, 2, 'a missing --reason is a usage error');
   });
 
+  test('vulns import reads advisory files and reports what it added; vulns findings lists them', () => {
+    const kev = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      '..',
+      'shared',
+      'data',
+      'kev',
+      'known_exploited_vulnerabilities.json',
+    );
+    const imported = run(['vulns', 'import', kev], env);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.match(
+      imported.stdout,
+      /known_exploited_vulnerabilities\.json: kev: 1404 added, 0 updated, 0 unchanged/,
+    );
+    const again = run(['vulns', 'import', kev, '--json'], env);
+    assert.equal(JSON.parse(again.stdout).files[0].unchanged, 1404);
+    const missing = run(['vulns', 'import', join(root, 'no-such-file.json')], env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /CLI_FILE_INVALID/);
+    const findings = run(['vulns', 'findings', '--json'], env);
+    assert.equal(findings.status, 0, findings.stderr);
+    assert.deepEqual(JSON.parse(findings.stdout).findings, []);
+  });
+
   test('ledger verify passes on an intact log, over the API and on the data directory', async () => {
     await new Promise((resolve) => setTimeout(resolve, 600)); // one integration round
     const remote = run(['ledger', 'verify', '--json'], env);

@@ -4,6 +4,7 @@
  * throws `VigilError` with an `SBOM_*` code.
  */
 export { parseSbom, maxNestingDepth } from './parse-sbom.ts';
+export { readPackageUrl, type PackageUrlReading } from './package-url.ts';
 export type { SbomErrorCode, SbomViolation } from './errors.ts';
 export type {
   ParsedSbom,

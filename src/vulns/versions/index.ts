@@ -4,7 +4,12 @@
  * answers or throws VigilError with a VULNS_VERSION_* / VULNS_VERS_* code (kind 'invalid').
  */
 export type { VersionErrorCode } from './errors.ts';
-export { maxVersionLength, type VersionScheme, type VersionSchemeName } from './scheme.ts';
+export {
+  maxVersionLength,
+  type VersionScheme,
+  type VersionSchemeName,
+  type PreparedVersion,
+} from './scheme.ts';
 export { versionSchemes, versionSchemeFor, findVersionScheme } from './registry.ts';
 export { normalizePythonVersion } from './pypi.ts';
 export { isWellFormedAlpineVersion } from './alpine.ts';

@@ -17,6 +17,16 @@ export type VersionSchemeName =
   | 'lexicographic';
 
 /**
+ * A version its scheme has read once, to be compared many times without reading it again (matching holds
+ * one component version against many advisory bounds). Opaque: only its scheme's `comparePrepared` reads it.
+ */
+export interface PreparedVersion {
+  readonly scheme: VersionSchemeName;
+  readonly version: string;
+  readonly parsed: unknown;
+}
+
+/**
  * One ecosystem's version order. Versions reach it from advisories, SBOMs and vers ranges, all
  * attacker-controlled: `compare` either orders them or throws VigilError VULNS_VERSION_INVALID, in time
  * linear in the input, and never loops or recurses without bound.
@@ -27,6 +37,10 @@ export interface VersionScheme {
   compare(a: string, b: string): -1 | 0 | 1;
   /** Whether `compare` accepts this version; never throws. */
   isValid(version: string): boolean;
+  /** Reads a version once for many comparisons; throws VULNS_VERSION_INVALID as `compare` does. */
+  prepare(version: string): PreparedVersion;
+  /** `compare` on versions this scheme prepared; a version prepared by another scheme is a programming error. */
+  comparePrepared(a: PreparedVersion, b: PreparedVersion): -1 | 0 | 1;
 }
 
 /** Longer than any version in the OSV, Debian, Alpine or Maven data we match against; a bound on work per version. */
@@ -92,6 +106,17 @@ export function defineVersionScheme<Parsed>(
     name,
     compare(a: string, b: string): -1 | 0 | 1 {
       return signOf(compareParsed(parse(a), parse(b)));
+    },
+    prepare(version: string): PreparedVersion {
+      return { scheme: name, version, parsed: parse(version) };
+    },
+    comparePrepared(a: PreparedVersion, b: PreparedVersion): -1 | 0 | 1 {
+      if (a.scheme !== name || b.scheme !== name) {
+        throw new TypeError(
+          `comparePrepared of ${name} was given a ${a.scheme === name ? b.scheme : a.scheme} version`,
+        );
+      }
+      return signOf(compareParsed(a.parsed as Parsed, b.parsed as Parsed));
     },
     isValid(version: string): boolean {
       try {

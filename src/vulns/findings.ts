@@ -1,0 +1,468 @@
+import type { Selectable } from 'kysely';
+import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
+import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
+import type { FindingsTable, Queryable, Store, Tx } from '../store/index.ts';
+import type { PublicationGate, Release } from '../updates/index.ts';
+import {
+  mergeAliases,
+  type Advisory,
+  type SeverityScore,
+  type VulnerabilityAliases,
+} from './advisories/index.ts';
+import type { CraClocks } from './clocks.ts';
+import { AdvisoryIndex, ComponentIndex, type Finding as MatchedFinding } from './matching/index.ts';
+import type { ParsedSbom } from './sbom/index.ts';
+
+type FindingRow = Selectable<FindingsTable>;
+
+export type VexState = FindingsTable['state'];
+
+/** CSAF 2.0 §3.2.3.5 flag labels and CycloneDX 1.6 analysis justifications, as one vocabulary. */
+export const notAffectedJustifications = [
+  'component_not_present',
+  'vulnerable_code_not_present',
+  'vulnerable_code_not_in_execute_path',
+  'vulnerable_code_cannot_be_controlled_by_adversary',
+  'inline_mitigations_already_exist',
+] as const;
+export type NotAffectedJustification = (typeof notAffectedJustifications)[number];
+
+export interface FindingView {
+  id: string;
+  vulnerability: string;
+  aliases: string[];
+  advisories: string[];
+  releaseId: string;
+  productId: string;
+  component: string;
+  purl: string | null;
+  version: string | null;
+  confidence: 'high' | 'low';
+  severity: { score: number | null; rating: string | null; vector: string | null } | null;
+  state: VexState;
+  justification: string | null;
+  fixedReleaseId: string | null;
+  exploited: boolean;
+  withdrawn: boolean;
+  deadline: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Days to remediate by severity (from when the finding was made); an exploited vulnerability overrides. */
+export const remediationDays = {
+  critical: 15,
+  high: 30,
+  medium: 90,
+  low: 180,
+  none: 180,
+  unknown: 90,
+  exploited: 7,
+} as const;
+
+/**
+ * Findings: each vulnerability in each component of each release, with its VEX state. Matching is
+ * incremental both ways: a new SBOM against every advisory (one index lookup per component), a new
+ * or changed advisory against every release (only the components it names). Both indexes live in
+ * memory, built once from the store.
+ */
+export class Findings implements PublicationGate {
+  private readonly store: Store;
+  private readonly ledger: Ledger;
+  private readonly clock: Clock;
+  private advisoryIndex: { index: AdvisoryIndex; aliases: VulnerabilityAliases } | undefined;
+  private componentIndex: ComponentIndex | undefined;
+
+  private readonly clocks: CraClocks;
+
+  constructor(options: { store: Store; ledger: Ledger; clock: Clock; clocks: CraClocks }) {
+    this.store = options.store;
+    this.ledger = options.ledger;
+    this.clock = options.clock;
+    this.clocks = options.clocks;
+  }
+
+  /** Forgets the advisory index (advisories changed); the next match rebuilds it. */
+  forgetAdvisories(): void {
+    this.advisoryIndex = undefined;
+  }
+
+  private async advisories(db: Queryable): Promise<{ index: AdvisoryIndex; aliases: VulnerabilityAliases }> {
+    if (this.advisoryIndex === undefined) {
+      const rows = await db.selectFrom('advisories').select('document').where('withdrawn', '=', 0).execute();
+      const advisories = rows.map((row) => JSON.parse(row.document) as Advisory);
+      const aliases = mergeAliases(advisories);
+      this.advisoryIndex = { index: AdvisoryIndex.build(advisories, { aliases }), aliases };
+    }
+    return this.advisoryIndex;
+  }
+
+  private async components(db: Queryable): Promise<ComponentIndex> {
+    if (this.componentIndex === undefined) {
+      const index = new ComponentIndex();
+      const rows = await db.selectFrom('release_sboms').select(['release_id', 'parsed']).execute();
+      for (const row of rows)
+        index.addRelease(row.release_id, (JSON.parse(row.parsed) as ParsedSbom).components);
+      this.componentIndex = index;
+    }
+    return this.componentIndex;
+  }
+
+  /** A new SBOM of a release against every advisory (inside the attach transaction). */
+  async matchSbom(tx: Tx, release: Pick<Release, 'id' | 'productId'>, sbom: ParsedSbom): Promise<number> {
+    const { index } = await this.advisories(tx);
+    const report = index.matchSbom(sbom);
+    (await this.components(tx)).removeRelease(release.id);
+    this.componentIndex?.addRelease(release.id, sbom.components);
+    await this.upsert(
+      tx,
+      release.productId,
+      report.findings.map((finding) => ({ ...finding, releaseId: release.id })),
+    );
+    return report.findings.length;
+  }
+
+  /** New or changed advisories against every release: only the components they name. */
+  async matchAdvisories(tx: Tx, advisories: readonly Advisory[]): Promise<number> {
+    const { aliases } = await this.advisories(tx);
+    const components = await this.components(tx);
+    const found: (MatchedFinding & { releaseId: string })[] = [];
+    for (const advisory of advisories) {
+      if (advisory.withdrawn !== undefined) continue;
+      found.push(...components.matchAdvisory(advisory, { aliases }).findings);
+    }
+    if (found.length === 0) return 0;
+    const releases = await tx
+      .selectFrom('releases')
+      .select(['id', 'product_id'])
+      .where('id', 'in', [...new Set(found.map((finding) => finding.releaseId))])
+      .execute();
+    const productOf = new Map(releases.map((row) => [row.id, row.product_id]));
+    for (const [productId, group] of groupBy(found, (finding) => productOf.get(finding.releaseId) ?? '')) {
+      if (productId !== '') await this.upsert(tx, productId, group);
+    }
+    return found.length;
+  }
+
+  /** Marks the findings of withdrawn advisories: they no longer count. */
+  async withdraw(tx: Tx, advisoryIds: readonly string[]): Promise<void> {
+    if (advisoryIds.length === 0) return;
+    const rows = await tx
+      .selectFrom('findings')
+      .select(['id', 'advisory_ids'])
+      .where('withdrawn', '=', 0)
+      .execute();
+    const gone = new Set(advisoryIds);
+    for (const row of rows) {
+      const ids = JSON.parse(row.advisory_ids) as string[];
+      if (ids.length > 0 && ids.every((id) => gone.has(id))) {
+        await tx
+          .updateTable('findings')
+          .set({ withdrawn: 1, updated_at: toRfc3339(this.clock.now()) })
+          .where('id', '=', row.id)
+          .execute();
+      }
+    }
+  }
+
+  /** Marks findings of these CVEs (and their aliases) exploited: the CISA KEV catalogue says so. */
+  async markExploited(tx: Tx, cves: ReadonlySet<string>): Promise<number> {
+    const now = toRfc3339(this.clock.now());
+    const rows = await tx
+      .selectFrom('findings')
+      .select(['id', 'vulnerability_id', 'aliases'])
+      .where('exploited', '=', 0)
+      .execute();
+    let marked = 0;
+    for (const row of rows) {
+      const ids = [row.vulnerability_id, ...(JSON.parse(row.aliases) as string[])];
+      if (!ids.some((id) => cves.has(id))) continue;
+      await tx
+        .updateTable('findings')
+        .set({ exploited: 1, exploited_since: now, updated_at: now })
+        .where('id', '=', row.id)
+        .execute();
+      marked += 1;
+    }
+    return marked;
+  }
+
+  private async upsert(
+    tx: Tx,
+    productId: string,
+    findings: readonly (MatchedFinding & { releaseId: string })[],
+  ): Promise<void> {
+    const now = toRfc3339(this.clock.now());
+    const kev = new Set(
+      (
+        await tx
+          .selectFrom('kev_entries')
+          .select('cve')
+          .where(
+            'cve',
+            'in',
+            [...new Set(findings.flatMap((finding) => [finding.vulnerability, ...finding.aliases]))].concat([
+              '',
+            ]),
+          )
+          .execute()
+      ).map((row) => row.cve),
+    );
+    for (const finding of findings) {
+      const exploited = [finding.vulnerability, ...finding.aliases].some((id) => kev.has(id));
+      const severity = severityOf(finding.severity);
+      await tx
+        .insertInto('findings')
+        .values({
+          id: newId(),
+          release_id: finding.releaseId,
+          product_id: productId,
+          component_ref: finding.componentRef,
+          purl: finding.purl ?? null,
+          component_version: finding.version,
+          vulnerability_id: finding.vulnerability,
+          aliases: JSON.stringify(finding.aliases),
+          advisory_ids: JSON.stringify(finding.advisoryIds),
+          confidence: finding.confidence,
+          severity,
+          state: 'under_investigation',
+          justification: null,
+          fixed_release_id: null,
+          exploited: exploited ? 1 : 0,
+          exploited_since: exploited ? now : null,
+          withdrawn: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((conflict) =>
+          conflict.columns(['release_id', 'component_ref', 'vulnerability_id']).doUpdateSet({
+            aliases: JSON.stringify(finding.aliases),
+            advisory_ids: JSON.stringify(finding.advisoryIds),
+            severity,
+            withdrawn: 0,
+            updated_at: now,
+          }),
+        )
+        .execute();
+    }
+  }
+
+  async list(filter: {
+    releaseId?: string | undefined;
+    productId?: string | undefined;
+    state?: VexState | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  }): Promise<{ findings: FindingView[]; nextCursor: string | null }> {
+    let query = this.store.db
+      .selectFrom('findings')
+      .selectAll()
+      .where('withdrawn', '=', 0)
+      .orderBy('id')
+      .limit(filter.limit + 1);
+    if (filter.releaseId !== undefined) query = query.where('release_id', '=', filter.releaseId);
+    if (filter.productId !== undefined) query = query.where('product_id', '=', filter.productId);
+    if (filter.state !== undefined) query = query.where('state', '=', filter.state);
+    if (filter.cursor !== undefined) query = query.where('id', '>', filter.cursor);
+    const rows = await query.execute();
+    const page = rows.slice(0, filter.limit);
+    return {
+      findings: page.map(toView),
+      nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  }
+
+  async get(id: string, db: Queryable = this.store.db): Promise<FindingView> {
+    return toView(await this.requireRow(db, id));
+  }
+
+  /**
+   * Records a VEX decision (CycloneDX 1.6 analysis / CSAF product status): who, when and why go to
+   * the ledger as `finding.triaged`.
+   */
+  async triage(
+    actor: Actor,
+    id: string,
+    change: {
+      state: VexState;
+      justification?: NotAffectedJustification | undefined;
+      fixedReleaseId?: string | undefined;
+      exploited?: boolean | undefined;
+      reason: string;
+    },
+  ): Promise<FindingView> {
+    if (change.state === 'not_affected' && change.justification === undefined) {
+      throw new VigilError(
+        'FINDING_JUSTIFICATION_MISSING',
+        'invalid',
+        'not_affected needs a justification (CSAF 2.0 §3.2.3.5, CycloneDX analysis.justification)',
+      );
+    }
+    if (change.state !== 'not_affected' && change.justification !== undefined) {
+      throw new VigilError(
+        'FINDING_JUSTIFICATION_UNEXPECTED',
+        'invalid',
+        'only not_affected takes a justification',
+      );
+    }
+    if (change.state === 'fixed' && change.fixedReleaseId === undefined) {
+      throw new VigilError(
+        'FINDING_FIX_MISSING',
+        'invalid',
+        'fixed names the release that fixes it (fixedReleaseId)',
+      );
+    }
+    await this.ledger.transact(actor, async (tx, record) => {
+      const row = await this.requireRow(tx, id);
+      if (change.fixedReleaseId !== undefined) {
+        const fix = await tx
+          .selectFrom('releases')
+          .select(['id', 'product_id'])
+          .where('id', '=', change.fixedReleaseId)
+          .executeTakeFirst();
+        if (fix === undefined || fix.product_id !== row.product_id) {
+          throw new VigilError(
+            'FINDING_FIX_UNKNOWN',
+            'invalid',
+            `no release ${change.fixedReleaseId} of this product`,
+          );
+        }
+      }
+      const now = toRfc3339(this.clock.now());
+      const exploited = change.exploited ?? row.exploited === 1;
+      await tx
+        .updateTable('findings')
+        .set({
+          state: change.state,
+          justification: change.justification ?? null,
+          fixed_release_id: change.fixedReleaseId ?? null,
+          exploited: exploited ? 1 : 0,
+          exploited_since: exploited ? (row.exploited_since ?? now) : null,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+      record(triaged(row, change));
+      if (exploited && row.exploited !== 1) {
+        await this.clocks.startForExploited(tx, record, {
+          productId: row.product_id,
+          vulnerability: row.vulnerability_id,
+          component: row.purl ?? row.component_ref,
+        });
+      }
+    });
+    return this.get(id);
+  }
+
+  /** CRA Annex I Part I (2)(a): no release ships with an affected or exploited finding nobody justified. */
+  async blockers(release: Release): Promise<string[]> {
+    const rows = await this.store.db
+      .selectFrom('findings')
+      .selectAll()
+      .where('release_id', '=', release.id)
+      .where('withdrawn', '=', 0)
+      .where('state', 'in', ['affected', 'under_investigation'])
+      .execute();
+    return rows
+      .filter((row) => row.state === 'affected' || row.exploited === 1)
+      .map(
+        (row) =>
+          `${row.vulnerability_id} in ${row.purl ?? row.component_ref} (${row.state}${row.exploited === 1 ? ', actively exploited' : ''})`,
+      );
+  }
+
+  private async requireRow(db: Queryable, id: string): Promise<FindingRow> {
+    const row = await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst();
+    if (row === undefined) throw new VigilError('FINDING_NOT_FOUND', 'not_found', `no finding ${id}`);
+    return row;
+  }
+}
+
+function triaged(
+  row: FindingRow,
+  change: {
+    state: VexState;
+    justification?: string | undefined;
+    fixedReleaseId?: string | undefined;
+    exploited?: boolean | undefined;
+    reason: string;
+  },
+): LedgerEvent {
+  return {
+    type: 'finding.triaged',
+    subject: row.id,
+    details: {
+      vulnerability: row.vulnerability_id,
+      releaseId: row.release_id,
+      component: row.purl ?? row.component_ref,
+      from: row.state,
+      to: change.state,
+      justification: change.justification ?? null,
+      fixedReleaseId: change.fixedReleaseId ?? null,
+      exploited: change.exploited ?? row.exploited === 1,
+      reason: change.reason,
+    },
+  };
+}
+
+function severityOf(score: SeverityScore | undefined): string | null {
+  if (score === undefined) return null;
+  return JSON.stringify({
+    score: score.baseScore ?? null,
+    rating: score.rating ?? null,
+    vector: score.vector ?? null,
+  });
+}
+
+/** The remediation deadline: by severity from when the finding was made, sooner when exploited; none once resolved. */
+export function deadlineOf(
+  row: Pick<FindingRow, 'state' | 'severity' | 'exploited' | 'exploited_since' | 'created_at'>,
+): string | null {
+  if (row.state === 'not_affected' || row.state === 'fixed') return null;
+  const rating =
+    (row.severity === null ? null : (JSON.parse(row.severity) as { rating: string | null }).rating) ??
+    'unknown';
+  const bySeverity =
+    Date.parse(row.created_at) +
+    (remediationDays[rating as keyof typeof remediationDays] ?? remediationDays.unknown) * 86_400_000;
+  if (row.exploited === 1) {
+    const exploitedDeadline =
+      Date.parse(row.exploited_since ?? row.created_at) + remediationDays.exploited * 86_400_000;
+    return toRfc3339(new Date(Math.min(bySeverity, exploitedDeadline)));
+  }
+  return toRfc3339(new Date(bySeverity));
+}
+
+function toView(row: FindingRow): FindingView {
+  return {
+    id: row.id,
+    vulnerability: row.vulnerability_id,
+    aliases: JSON.parse(row.aliases) as string[],
+    advisories: JSON.parse(row.advisory_ids) as string[],
+    releaseId: row.release_id,
+    productId: row.product_id,
+    component: row.component_ref,
+    purl: row.purl,
+    version: row.component_version,
+    confidence: row.confidence,
+    severity: row.severity === null ? null : (JSON.parse(row.severity) as FindingView['severity']),
+    state: row.state,
+    justification: row.justification,
+    fixedReleaseId: row.fixed_release_id,
+    exploited: row.exploited === 1,
+    withdrawn: row.withdrawn === 1,
+    deadline: deadlineOf(row),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item)) ?? [];
+    group.push(item);
+    groups.set(key(item), group);
+  }
+  return groups;
+}

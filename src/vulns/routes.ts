@@ -1,0 +1,376 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { actorOf, callerOf } from '../access/index.ts';
+import { IdParams, VigilError, bearerSecurity, withErrors } from '../core/index.ts';
+import { craReports } from './clocks.ts';
+import { notAffectedJustifications } from './findings.ts';
+import type { Vulns } from './vulns.ts';
+
+const ElementCoverage = Type.Object({}, { additionalProperties: true });
+
+const VexStateSchema = Type.Union([
+  Type.Literal('under_investigation'),
+  Type.Literal('affected'),
+  Type.Literal('not_affected'),
+  Type.Literal('fixed'),
+]);
+
+const FindingSchema = Type.Object({
+  id: Type.String(),
+  vulnerability: Type.String(),
+  aliases: Type.Array(Type.String()),
+  advisories: Type.Array(Type.String()),
+  releaseId: Type.String(),
+  productId: Type.String(),
+  component: Type.String(),
+  purl: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Union([Type.String(), Type.Null()]),
+  confidence: Type.Union([Type.Literal('high'), Type.Literal('low')], {
+    description: 'low: matched by CPE only (the component has no purl)',
+  }),
+  severity: Type.Union([
+    Type.Object({
+      score: Type.Union([Type.Number(), Type.Null()]),
+      rating: Type.Union([Type.String(), Type.Null()]),
+      vector: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+  state: VexStateSchema,
+  justification: Type.Union([Type.String(), Type.Null()]),
+  fixedReleaseId: Type.Union([Type.String(), Type.Null()]),
+  exploited: Type.Boolean(),
+  withdrawn: Type.Boolean(),
+  deadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+const FindingsPage = Type.Object({
+  findings: Type.Array(FindingSchema),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+const FindingsQuery = Type.Object(
+  {
+    state: Type.Optional(VexStateSchema),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+const ImportReportSchema = Type.Object({
+  format: Type.String(),
+  added: Type.Integer(),
+  updated: Type.Integer(),
+  unchanged: Type.Integer(),
+  rejected: Type.Integer(),
+  errors: Type.Array(Type.Object({ where: Type.String(), message: Type.String() })),
+  findings: Type.Integer(),
+  exploited: Type.Integer(),
+});
+
+const ReportName = Type.Union(craReports.map((report) => Type.Literal(report)));
+
+const ClockSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('exploited-vulnerability'), Type.Literal('severe-incident')]),
+  productId: Type.String(),
+  vulnerability: Type.Union([Type.String(), Type.Null()]),
+  title: Type.String(),
+  description: Type.String(),
+  memberStates: Type.Array(Type.String()),
+  awareAt: Type.String({ format: 'date-time' }),
+  correctiveMeasure: Type.Union([
+    Type.Object({ at: Type.String({ format: 'date-time' }), description: Type.String() }),
+    Type.Null(),
+  ]),
+  reports: Type.Array(
+    Type.Object({
+      report: ReportName,
+      dueAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+      sentAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+      reference: Type.Union([Type.String(), Type.Null()]),
+      overdue: Type.Boolean(),
+    }),
+  ),
+  overdue: Type.Boolean(),
+});
+
+const ClockParams = Type.Object(
+  { id: Type.String({ format: 'uuid' }), report: ReportName },
+  { additionalProperties: false },
+);
+
+/** Advisory feeds run to tens of megabytes (gzip JSON-lines of a whole ecosystem). */
+const advisoryUploadLimit = 64 * 1024 * 1024;
+
+/** The vulnerability part of the admin API. */
+export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/api/v1/releases/:id/sbom/completeness',
+      {
+        config: { scope: 'vulnerabilities:read' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: "The release SBOM's completeness against the NTIA minimum elements and BSI TR-03183-2",
+          security: bearerSecurity,
+          params: IdParams,
+          response: withErrors({
+            200: Type.Object({
+              releaseId: Type.String(),
+              format: Type.String(),
+              specVersion: Type.String(),
+              components: Type.Integer(),
+              parsedAt: Type.String({ format: 'date-time' }),
+              completeness: ElementCoverage,
+            }),
+          }),
+        },
+      },
+      async (request) => vulns.sboms.get(request.params.id),
+    );
+
+    for (const [path, summary, scope] of [
+      [
+        '/api/v1/releases/:id/findings',
+        "A release's findings: vulnerability, component, VEX state, severity, deadline",
+        'release',
+      ],
+      ['/api/v1/products/:id/findings', "A product's findings over all its releases", 'product'],
+    ] as const) {
+      app.get(
+        path,
+        {
+          config: { scope: 'vulnerabilities:read' },
+          schema: {
+            tags: ['vulnerabilities'],
+            summary,
+            security: bearerSecurity,
+            params: IdParams,
+            querystring: FindingsQuery,
+            response: withErrors({ 200: FindingsPage }),
+          },
+        },
+        async (request) =>
+          vulns.findings.list({
+            ...(scope === 'release' ? { releaseId: request.params.id } : { productId: request.params.id }),
+            state: request.query.state,
+            limit: request.query.limit ?? 100,
+            cursor: request.query.cursor,
+          }),
+      );
+    }
+
+    app.get(
+      '/api/v1/findings',
+      {
+        config: { scope: 'vulnerabilities:read' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: 'Every finding of the portfolio',
+          security: bearerSecurity,
+          querystring: FindingsQuery,
+          response: withErrors({ 200: FindingsPage }),
+        },
+      },
+      async (request) =>
+        vulns.findings.list({
+          state: request.query.state,
+          limit: request.query.limit ?? 100,
+          cursor: request.query.cursor,
+        }),
+    );
+
+    app.patch(
+      '/api/v1/findings/:id',
+      {
+        config: { scope: 'vulnerabilities:write' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary:
+            'Triage a finding: its VEX state, why, and (fixed) the fixing release; recorded as finding.triaged',
+          security: bearerSecurity,
+          params: IdParams,
+          body: Type.Object(
+            {
+              state: VexStateSchema,
+              justification: Type.Optional(
+                Type.Union(notAffectedJustifications.map((value) => Type.Literal(value))),
+              ),
+              fixedReleaseId: Type.Optional(Type.String({ format: 'uuid' })),
+              exploited: Type.Optional(
+                Type.Boolean({ description: 'Actively exploited, as a person knows it' }),
+              ),
+              reason: Type.String({ minLength: 1, maxLength: 2000 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 200: FindingSchema }),
+        },
+      },
+      async (request) => vulns.findings.triage(actorOf(callerOf(request)), request.params.id, request.body),
+    );
+
+    app.get(
+      '/api/v1/vulns/clocks',
+      {
+        config: { scope: 'vulnerabilities:read' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: 'CRA Art. 14 reporting clocks: early warning, notification, final report; overdue first',
+          security: bearerSecurity,
+          response: withErrors({ 200: Type.Object({ clocks: Type.Array(ClockSchema) }) }),
+        },
+      },
+      async () => vulns.clocks.list(),
+    );
+
+    app.post(
+      '/api/v1/vulns/clocks',
+      {
+        config: { scope: 'vulnerabilities:write' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary:
+            "Report a severe incident having an impact on a product's security (CRA Art. 14(3)): its clock starts",
+          security: bearerSecurity,
+          body: Type.Object(
+            {
+              productId: Type.String({ format: 'uuid' }),
+              title: Type.String({ minLength: 1, maxLength: 300 }),
+              description: Type.String({ minLength: 1, maxLength: 20_000 }),
+              awareAt: Type.Optional(Type.String({ format: 'date-time' })),
+              memberStates: Type.Optional(
+                Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }), { maxItems: 30, uniqueItems: true }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 201: ClockSchema }),
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await vulns.clocks.reportIncident(actorOf(callerOf(request)), request.body)),
+    );
+
+    app.get(
+      '/api/v1/vulns/clocks/:id/reports/:report',
+      {
+        config: { scope: 'vulnerabilities:read' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: 'A report drafted from the record (product, Member States, nature, measures, timeline)',
+          security: bearerSecurity,
+          params: ClockParams,
+          response: withErrors({ 200: Type.Object({}, { additionalProperties: true }) }),
+        },
+      },
+      async (request) => vulns.clocks.draft(request.params.id, request.params.report),
+    );
+
+    app.post(
+      '/api/v1/vulns/clocks/:id/reports/:report/sent',
+      {
+        config: { scope: 'vulnerabilities:admin' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary:
+            'Mark a report sent (to the CSIRT and ENISA single reporting platform), by a person; recorded',
+          security: bearerSecurity,
+          params: ClockParams,
+          body: Type.Object(
+            { reference: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })) },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 200: ClockSchema }),
+        },
+      },
+      async (request) =>
+        vulns.clocks.markSent(
+          actorOf(callerOf(request)),
+          request.params.id,
+          request.params.report,
+          request.body.reference,
+        ),
+    );
+
+    app.post(
+      '/api/v1/vulns/clocks/:id/corrective-measure',
+      {
+        config: { scope: 'vulnerabilities:write' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary:
+            'Record that a corrective or mitigating measure is available: the final report falls due 14 days later',
+          security: bearerSecurity,
+          params: IdParams,
+          body: Type.Object(
+            { description: Type.String({ minLength: 1, maxLength: 5000 }) },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 200: ClockSchema }),
+        },
+      },
+      async (request) =>
+        vulns.clocks.recordCorrectiveMeasure(
+          actorOf(callerOf(request)),
+          request.params.id,
+          request.body.description,
+        ),
+    );
+
+    await app.register(async (uploads) => {
+      // Advisory files arrive as they are (JSON, JSON-lines, gzip): read as bytes, detected by content.
+      uploads.removeContentTypeParser('application/json');
+      uploads.addContentTypeParser(
+        ['application/octet-stream', 'application/json', 'application/gzip', 'application/x-ndjson'],
+        { parseAs: 'buffer', bodyLimit: advisoryUploadLimit },
+        (_request, body, done) => done(null, body),
+      );
+      uploads.post(
+        '/api/v1/vulns/advisories',
+        {
+          config: { scope: 'vulnerabilities:write' },
+          schema: {
+            tags: ['vulnerabilities'],
+            summary:
+              'Import advisories: an OSV record or JSON-lines (gzip or not), a CSAF 2.0 document, or the CISA KEV catalogue',
+            description:
+              'Re-importing changes nothing; a changed advisory replaces its record and is matched again. Up to 64 MiB.',
+            security: bearerSecurity,
+            consumes: [
+              'application/octet-stream',
+              'application/json',
+              'application/gzip',
+              'application/x-ndjson',
+            ],
+            querystring: Type.Object(
+              { name: Type.Optional(Type.String({ maxLength: 300 })) },
+              { additionalProperties: false },
+            ),
+            body: Type.String({ format: 'binary' }),
+            response: withErrors({ 200: ImportReportSchema }),
+          },
+        },
+        async (request) => {
+          const body = request.body as unknown;
+          if (!Buffer.isBuffer(body)) {
+            throw new VigilError(
+              'REQUEST_MEDIA_TYPE_UNSUPPORTED',
+              'unsupported_media',
+              'send the advisory file as application/octet-stream',
+            );
+          }
+          return vulns.advisories.import(
+            actorOf(callerOf(request)),
+            body,
+            (request.query as { name?: string }).name ?? '',
+          );
+        },
+      );
+    });
+  };
+}
