@@ -131,7 +131,7 @@ export function wireServices(options: {
     identity,
     attestation,
     updates,
-    vulns: new Vulns({ store, ledger, clock, updates }),
+    vulns: new Vulns({ store, ledger, clock, updates, build: version }),
     async close() {
       await keystore.close();
       if (softwareKeystore !== keystore) await softwareKeystore.close();

@@ -672,6 +672,16 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addUniqueConstraint('cra_clocks_product_vulnerability', ['product_id', 'vulnerability_id'])
           .execute();
+        await db.schema
+          .createTable('csaf_documents')
+          .addColumn('tracking_id', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('product_id', 'text', (c) => c.notNull().references('products.id'))
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('published_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('csaf_documents_pk', ['tracking_id', 'version'])
+          .execute();
       },
     },
   };

@@ -51,6 +51,7 @@ export interface Database {
   kev_entries: KevEntriesTable;
   findings: FindingsTable;
   cra_clocks: CraClocksTable;
+  csaf_documents: CsafDocumentsTable;
 }
 
 export interface MetaTable {
@@ -565,4 +566,14 @@ export interface CraClocksTable {
   final_report_sent_at: string | null;
   final_report_reference: string | null;
   created_at: string;
+}
+
+/** Published CSAF 2.0 documents, every version kept (tracking id + version, OASIS CSAF 2.0 §3.2.1.12). */
+export interface CsafDocumentsTable {
+  tracking_id: string;
+  version: number;
+  product_id: string;
+  category: 'csaf_vex' | 'csaf_security_advisory';
+  document: string; // JSON, as served
+  published_at: string;
 }

@@ -3,8 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf, callerOf } from '../access/index.ts';
 import { IdParams, VigilError, bearerSecurity, withErrors } from '../core/index.ts';
 import { craReports } from './clocks.ts';
-import { notAffectedJustifications } from './findings.ts';
+import { notAffectedJustifications, type FindingView } from './findings.ts';
+import type { FastifyRequest } from 'fastify';
 import type { Vulns } from './vulns.ts';
+import { csafFileName } from './csaf/publication.ts';
+import { cycloneDxVex, openVex } from './vex-export.ts';
 
 const ElementCoverage = Type.Object({}, { additionalProperties: true });
 
@@ -320,6 +323,195 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
           request.params.id,
           request.body.description,
         ),
+    );
+
+    const PublisherSchema = Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 200 }),
+        namespace: Type.String({
+          format: 'uri',
+          maxLength: 500,
+          description: 'https URL identifying the publisher (CSAF 2.0 §3.2.1.8.3)',
+        }),
+        contact: Type.Optional(
+          Type.String({
+            pattern: '^(mailto:|https://)',
+            maxLength: 300,
+            description: 'The product security contact: a mailto: or https: URI (RFC 9116 §2.5.3)',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    );
+
+    app.put(
+      '/api/v1/vulns/publisher',
+      {
+        config: { scope: 'vulnerabilities:admin' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: 'The CSAF publisher (the manufacturer) and its product security contact (security.txt)',
+          security: bearerSecurity,
+          body: PublisherSchema,
+          response: withErrors({ 200: PublisherSchema }),
+        },
+      },
+      async (request) => vulns.csaf.setPublisher(actorOf(callerOf(request)), request.body),
+    );
+
+    app.post(
+      '/api/v1/products/:id/csaf',
+      {
+        config: { scope: 'vulnerabilities:admin' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary:
+            "Publish a new version of the product's csaf_vex and csaf_security_advisory (validated with the BSI CSAF validator) at /.well-known/csaf/",
+          security: bearerSecurity,
+          params: IdParams,
+          response: withErrors({
+            201: Type.Object({
+              documents: Type.Array(
+                Type.Object({
+                  trackingId: Type.String(),
+                  version: Type.Integer(),
+                  category: Type.String(),
+                  productId: Type.String(),
+                  publishedAt: Type.String({ format: 'date-time' }),
+                  path: Type.String(),
+                }),
+              ),
+            }),
+          }),
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(201)
+          .send({ documents: await vulns.csaf.publish(actorOf(callerOf(request)), request.params.id) }),
+    );
+
+    // The CSAF provider's directory (OASIS CSAF 2.0 §7.1) and security.txt (RFC 9116): public,
+    // at their standard paths.
+    const baseUrl = (request: FastifyRequest) =>
+      process.env.VIGIL_PUBLIC_URL || `${request.protocol}://${request.host}`;
+    const hidden = { schema: { hide: true } };
+
+    app.get('/.well-known/csaf/provider-metadata.json', hidden, async (request, reply) => {
+      const publisher = await vulns.csaf.publisher();
+      if (publisher === null)
+        throw new VigilError('CSAF_PUBLISHER_MISSING', 'not_found', 'no CSAF publisher is set');
+      const documents = await vulns.csaf.published();
+      const base = baseUrl(request);
+      return reply.type('application/json').send({
+        canonical_url: `${base}/.well-known/csaf/provider-metadata.json`,
+        distributions: [{ directory_url: `${base}/.well-known/csaf/white/` }],
+        last_updated:
+          documents
+            .map((document) => document.publishedAt)
+            .sort()
+            .at(-1) ?? '1970-01-01T00:00:00Z',
+        list_on_CSAF_aggregators: true,
+        metadata_version: '2.0',
+        mirror_on_CSAF_aggregators: true,
+        publisher: {
+          category: 'vendor',
+          name: publisher.name,
+          namespace: publisher.namespace,
+          ...(publisher.contact === undefined ? {} : { contact_details: publisher.contact }),
+        },
+        role: 'csaf_provider',
+      });
+    });
+
+    app.get('/.well-known/csaf/white/index.txt', hidden, async (_request, reply) =>
+      reply
+        .type('text/plain')
+        .send((await vulns.csaf.published()).map((document) => `${document.path}\n`).join('')),
+    );
+
+    app.get('/.well-known/csaf/white/changes.csv', hidden, async (_request, reply) => {
+      const documents = (await vulns.csaf.published()).sort((a, b) =>
+        a.publishedAt < b.publishedAt ? 1 : -1,
+      );
+      return reply
+        .type('text/csv')
+        .send(documents.map((document) => `"${document.path}","${document.publishedAt}"\n`).join(''));
+    });
+
+    app.get<{ Params: { year: string; file: string } }>(
+      '/.well-known/csaf/white/:year/:file',
+      hidden,
+      async (request, reply) => {
+        const found = (await vulns.csaf.published()).find(
+          (document) =>
+            document.path === `${request.params.year}/${request.params.file}` &&
+            csafFileName(document.trackingId) === request.params.file,
+        );
+        if (found === undefined)
+          throw new VigilError('CSAF_DOCUMENT_NOT_FOUND', 'not_found', 'no such CSAF document');
+        return reply.type('application/json').send(found.document);
+      },
+    );
+
+    app.get('/.well-known/security.txt', hidden, async (request, reply) => {
+      const publisher = await vulns.csaf.publisher();
+      if (publisher?.contact === undefined)
+        throw new VigilError('SECURITY_CONTACT_MISSING', 'not_found', 'no product security contact is set');
+      const base = baseUrl(request);
+      const expires = new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      return reply
+        .type('text/plain; charset=utf-8')
+        .send(
+          [
+            `Contact: ${publisher.contact}`,
+            `Expires: ${expires}`,
+            `Canonical: ${base}/.well-known/security.txt`,
+            `CSAF: ${base}/.well-known/csaf/provider-metadata.json`,
+            'Preferred-Languages: en',
+            '',
+          ].join('\n'),
+        );
+    });
+
+    app.get(
+      '/api/v1/releases/:id/vex',
+      {
+        config: { scope: 'vulnerabilities:read' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: "The release's VEX as CycloneDX 1.6 (default) or OpenVEX 0.2.0",
+          security: bearerSecurity,
+          params: IdParams,
+          querystring: Type.Object(
+            {
+              format: Type.Optional(
+                Type.Union([Type.Literal('cyclonedx'), Type.Literal('openvex')], { default: 'cyclonedx' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: withErrors({ 200: Type.Object({}, { additionalProperties: true }) }),
+        },
+      },
+      async (request, reply) => {
+        const release = await vulns.releaseSummary(request.params.id);
+        const findings: FindingView[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await vulns.findings.list({ releaseId: request.params.id, limit: 1000, cursor });
+          findings.push(...page.findings);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        if (request.query.format === 'openvex') {
+          const publisher = await vulns.csaf.publisher();
+          return reply
+            .type('application/json')
+            .send(openVex(release, publisher?.name ?? 'Vigil', findings, now));
+        }
+        return reply.type('application/vnd.cyclonedx+json').send(cycloneDxVex(release, findings, now));
+      },
     );
 
     await app.register(async (uploads) => {

@@ -1492,6 +1492,52 @@ const operations: Record<string, Operation> = {
       ...fieldCases(url, { 'no description': {}, 'empty description': { description: '' } }),
     ];
   },
+  'PUT /api/v1/vulns/publisher': () => {
+    const url = '/api/v1/vulns/publisher';
+    const valid = { name: 'Vigil Medical', namespace: 'https://vigil.example' };
+    return [
+      {
+        name: 'namespace over plain http',
+        url,
+        json: { ...valid, namespace: 'http://vigil.example' },
+        status: 400,
+        code: 'CSAF_PUBLISHER_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'no name': { namespace: valid.namespace },
+        'namespace not a URI': { ...valid, namespace: 'vigil' },
+        'contact not a URI': { ...valid, contact: 'psirt@vigil.example' },
+        'unknown field': { ...valid, role: 'csaf_trusted_provider' },
+      }),
+    ];
+  },
+  'POST /api/v1/products/{id}/csaf': () => [
+    ...badIdCases((id) => `/api/v1/products/${id}/csaf`),
+    {
+      name: 'no publisher yet',
+      url: `/api/v1/products/${unknownId}/csaf`,
+      status: 409,
+      code: 'CSAF_PUBLISHER_MISSING',
+    },
+    ...noBodyCases(`/api/v1/products/${unknownId}/csaf`),
+  ],
+  'GET /api/v1/releases/{id}/vex': () => [
+    ...badIdCases((id) => `/api/v1/releases/${id}/vex`),
+    {
+      name: 'unknown release',
+      url: `/api/v1/releases/${unknownId}/vex`,
+      status: 404,
+      code: 'RELEASE_NOT_FOUND',
+    },
+    {
+      name: 'unknown format',
+      url: `/api/v1/releases/${unknownId}/vex?format=spdx`,
+      status: 400,
+      code: INVALID,
+    },
+    unknownQueryCase(`/api/v1/releases/${unknownId}/vex`),
+  ],
   'POST /api/v1/releases': (f) => {
     const url = '/api/v1/releases';
     const valid = {

@@ -108,6 +108,8 @@ const fieldNames = [
   'description',
   'memberStates',
   'awareAt',
+  'namespace',
+  'contact',
 ];
 
 const bodies: fc.Arbitrary<Shot['body']> = fc.oneof(
@@ -315,6 +317,11 @@ describe('fuzzing every write endpoint', () => {
     'POST /api/v1/vulns/clocks/{id}/corrective-measure': {
       pathArgs: () => fc.oneof(fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/vulns/clocks/${encodeURIComponent(id)}/corrective-measure`,
+    },
+    'PUT /api/v1/vulns/publisher': { pathArgs: () => fc.constant(''), url: () => '/api/v1/vulns/publisher' },
+    'POST /api/v1/products/{id}/csaf': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/csaf`,
     },
     'POST /api/v1/certificates/{serial}/revoke': {
       pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),
