@@ -682,6 +682,12 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .addColumn('published_at', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('csaf_documents_pk', ['tracking_id', 'version'])
           .execute();
+        await db.schema
+          .createTable('remediation_policies')
+          .addColumn('product_id', 'text', (c) => c.primaryKey().references('products.id'))
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
       },
     },
   };

@@ -52,6 +52,7 @@ export interface Database {
   findings: FindingsTable;
   cra_clocks: CraClocksTable;
   csaf_documents: CsafDocumentsTable;
+  remediation_policies: RemediationPoliciesTable;
 }
 
 export interface MetaTable {
@@ -576,4 +577,11 @@ export interface CsafDocumentsTable {
   category: 'csaf_vex' | 'csaf_security_advisory';
   document: string; // JSON, as served
   published_at: string;
+}
+
+/** Days a product allows to remediate a finding, by severity (and when actively exploited). */
+export interface RemediationPoliciesTable {
+  product_id: string;
+  policy: string; // JSON {critical, high, medium, low, unknown, exploited}
+  updated_at: string;
 }

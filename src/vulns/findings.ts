@@ -38,7 +38,12 @@ export interface FindingView {
   purl: string | null;
   version: string | null;
   confidence: 'high' | 'low';
-  severity: { score: number | null; rating: string | null; vector: string | null } | null;
+  severity: {
+    score: number | null;
+    rating: string | null;
+    vector: string | null;
+    overridden?: boolean;
+  } | null;
   state: VexState;
   justification: string | null;
   fixedReleaseId: string | null;
@@ -50,12 +55,23 @@ export interface FindingView {
 }
 
 /** Days to remediate by severity (from when the finding was made); an exploited vulnerability overrides. */
-export const remediationDays = {
+export interface RemediationPolicy {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  /** No CVSS score known (`none`-rated findings count as low). */
+  unknown: number;
+  /** Actively exploited (KEV, or marked by a person), from when it became known. */
+  exploited: number;
+}
+
+/** The policy of a product that has not set its own. */
+export const defaultRemediationPolicy: RemediationPolicy = {
   critical: 15,
   high: 30,
   medium: 90,
   low: 180,
-  none: 180,
   unknown: 90,
   exploited: 7,
 } as const;
@@ -266,14 +282,62 @@ export class Findings implements PublicationGate {
     if (filter.cursor !== undefined) query = query.where('id', '>', filter.cursor);
     const rows = await query.execute();
     const page = rows.slice(0, filter.limit);
+    const policies = await this.policiesOf(page.map((row) => row.product_id));
     return {
-      findings: page.map(toView),
+      findings: page.map((row) => toView(row, policies.get(row.product_id))),
       nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
     };
   }
 
   async get(id: string, db: Queryable = this.store.db): Promise<FindingView> {
-    return toView(await this.requireRow(db, id));
+    const row = await this.requireRow(db, id);
+    return toView(row, (await this.policiesOf([row.product_id], db)).get(row.product_id));
+  }
+
+  private async policiesOf(
+    productIds: readonly string[],
+    db: Queryable = this.store.db,
+  ): Promise<Map<string, RemediationPolicy>> {
+    const unique = [...new Set(productIds)];
+    if (unique.length === 0) return new Map();
+    const rows = await db
+      .selectFrom('remediation_policies')
+      .selectAll()
+      .where('product_id', 'in', unique)
+      .execute();
+    return new Map(rows.map((row) => [row.product_id, JSON.parse(row.policy) as RemediationPolicy]));
+  }
+
+  /** A product's remediation deadlines by severity (days), recorded as remediation-policy.set. */
+  async setPolicy(actor: Actor, productId: string, policy: RemediationPolicy): Promise<RemediationPolicy> {
+    if (
+      policy.exploited > Math.min(policy.critical, policy.high, policy.medium, policy.low, policy.unknown)
+    ) {
+      throw new VigilError(
+        'REMEDIATION_POLICY_INVALID',
+        'invalid',
+        'an exploited vulnerability may not get longer than any severity',
+      );
+    }
+    await this.ledger.transact(actor, async (tx, record) => {
+      const product = await tx
+        .selectFrom('products')
+        .select('id')
+        .where('id', '=', productId)
+        .executeTakeFirst();
+      if (product === undefined)
+        throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
+      const now = toRfc3339(this.clock.now());
+      await tx
+        .insertInto('remediation_policies')
+        .values({ product_id: productId, policy: JSON.stringify(policy), updated_at: now })
+        .onConflict((conflict) =>
+          conflict.column('product_id').doUpdateSet({ policy: JSON.stringify(policy), updated_at: now }),
+        )
+        .execute();
+      record({ type: 'remediation-policy.set', subject: productId, details: { ...policy } });
+    });
+    return policy;
   }
 
   /**
@@ -288,6 +352,9 @@ export class Findings implements PublicationGate {
       justification?: NotAffectedJustification | undefined;
       fixedReleaseId?: string | undefined;
       exploited?: boolean | undefined;
+      /** A person's assessment of the severity, over the advisory's CVSS. */
+      severity?:
+        { rating: 'critical' | 'high' | 'medium' | 'low' | 'none'; score?: number | undefined } | undefined;
       reason: string;
     },
   ): Promise<FindingView> {
@@ -338,6 +405,16 @@ export class Findings implements PublicationGate {
           fixed_release_id: change.fixedReleaseId ?? null,
           exploited: exploited ? 1 : 0,
           exploited_since: exploited ? (row.exploited_since ?? now) : null,
+          ...(change.severity === undefined
+            ? {}
+            : {
+                severity: JSON.stringify({
+                  score: change.severity.score ?? null,
+                  rating: change.severity.rating,
+                  vector: null,
+                  overridden: true,
+                }),
+              }),
           updated_at: now,
         })
         .where('id', '=', id)
@@ -385,6 +462,7 @@ function triaged(
     justification?: string | undefined;
     fixedReleaseId?: string | undefined;
     exploited?: boolean | undefined;
+    severity?: { rating: string; score?: number | undefined } | undefined;
     reason: string;
   },
 ): LedgerEvent {
@@ -400,6 +478,14 @@ function triaged(
       justification: change.justification ?? null,
       fixedReleaseId: change.fixedReleaseId ?? null,
       exploited: change.exploited ?? row.exploited === 1,
+      ...(change.severity === undefined
+        ? {}
+        : {
+            severity: {
+              from: row.severity === null ? null : (JSON.parse(row.severity) as unknown),
+              to: change.severity,
+            },
+          }),
       reason: change.reason,
     },
   };
@@ -417,23 +503,23 @@ function severityOf(score: SeverityScore | undefined): string | null {
 /** The remediation deadline: by severity from when the finding was made, sooner when exploited; none once resolved. */
 export function deadlineOf(
   row: Pick<FindingRow, 'state' | 'severity' | 'exploited' | 'exploited_since' | 'created_at'>,
+  policy: RemediationPolicy = defaultRemediationPolicy,
 ): string | null {
   if (row.state === 'not_affected' || row.state === 'fixed') return null;
   const rating =
     (row.severity === null ? null : (JSON.parse(row.severity) as { rating: string | null }).rating) ??
     'unknown';
-  const bySeverity =
-    Date.parse(row.created_at) +
-    (remediationDays[rating as keyof typeof remediationDays] ?? remediationDays.unknown) * 86_400_000;
+  const days = rating === 'none' ? policy.low : (policy[rating as keyof RemediationPolicy] ?? policy.unknown);
+  const bySeverity = Date.parse(row.created_at) + days * 86_400_000;
   if (row.exploited === 1) {
     const exploitedDeadline =
-      Date.parse(row.exploited_since ?? row.created_at) + remediationDays.exploited * 86_400_000;
+      Date.parse(row.exploited_since ?? row.created_at) + policy.exploited * 86_400_000;
     return toRfc3339(new Date(Math.min(bySeverity, exploitedDeadline)));
   }
   return toRfc3339(new Date(bySeverity));
 }
 
-function toView(row: FindingRow): FindingView {
+function toView(row: FindingRow, policy?: RemediationPolicy): FindingView {
   return {
     id: row.id,
     vulnerability: row.vulnerability_id,
@@ -451,7 +537,7 @@ function toView(row: FindingRow): FindingView {
     fixedReleaseId: row.fixed_release_id,
     exploited: row.exploited === 1,
     withdrawn: row.withdrawn === 1,
-    deadline: deadlineOf(row),
+    deadline: deadlineOf(row, policy),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

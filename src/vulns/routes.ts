@@ -36,6 +36,9 @@ const FindingSchema = Type.Object({
       score: Type.Union([Type.Number(), Type.Null()]),
       rating: Type.Union([Type.String(), Type.Null()]),
       vector: Type.Union([Type.String(), Type.Null()]),
+      overridden: Type.Optional(
+        Type.Boolean({ description: "A person's assessment, over the advisory's CVSS" }),
+      ),
     }),
     Type.Null(),
   ]),
@@ -206,6 +209,24 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
               fixedReleaseId: Type.Optional(Type.String({ format: 'uuid' })),
               exploited: Type.Optional(
                 Type.Boolean({ description: 'Actively exploited, as a person knows it' }),
+              ),
+              severity: Type.Optional(
+                Type.Object(
+                  {
+                    rating: Type.Union([
+                      Type.Literal('critical'),
+                      Type.Literal('high'),
+                      Type.Literal('medium'),
+                      Type.Literal('low'),
+                      Type.Literal('none'),
+                    ]),
+                    score: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+                  },
+                  {
+                    additionalProperties: false,
+                    description: "A person's severity assessment, over the advisory's CVSS",
+                  },
+                ),
               ),
               reason: Type.String({ minLength: 1, maxLength: 2000 }),
             },
@@ -512,6 +533,35 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
         }
         return reply.type('application/vnd.cyclonedx+json').send(cycloneDxVex(release, findings, now));
       },
+    );
+
+    const DaysSchema = Type.Integer({ minimum: 1, maximum: 3650 });
+    const PolicySchema = Type.Object(
+      {
+        critical: DaysSchema,
+        high: DaysSchema,
+        medium: DaysSchema,
+        low: DaysSchema,
+        unknown: DaysSchema,
+        exploited: DaysSchema,
+      },
+      { additionalProperties: false },
+    );
+    app.put(
+      '/api/v1/products/:id/remediation-policy',
+      {
+        config: { scope: 'vulnerabilities:admin' },
+        schema: {
+          tags: ['vulnerabilities'],
+          summary: 'Days the product allows to remediate a finding, by severity and when actively exploited',
+          security: bearerSecurity,
+          params: IdParams,
+          body: PolicySchema,
+          response: withErrors({ 200: PolicySchema }),
+        },
+      },
+      async (request) =>
+        vulns.findings.setPolicy(actorOf(callerOf(request)), request.params.id, request.body),
     );
 
     await app.register(async (uploads) => {

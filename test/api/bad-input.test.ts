@@ -1538,6 +1538,34 @@ const operations: Record<string, Operation> = {
     },
     unknownQueryCase(`/api/v1/releases/${unknownId}/vex`),
   ],
+  'PUT /api/v1/products/{id}/remediation-policy': (f) => {
+    const url = `/api/v1/products/${f.productId}/remediation-policy`;
+    const valid = { critical: 15, high: 30, medium: 90, low: 180, unknown: 90, exploited: 7 };
+    return [
+      ...badIdCases((id) => `/api/v1/products/${id}/remediation-policy`).map((c) => ({ ...c, json: valid })),
+      {
+        name: 'unknown product',
+        url: `/api/v1/products/${unknownId}/remediation-policy`,
+        json: valid,
+        status: 404,
+        code: 'PRODUCT_NOT_FOUND',
+      },
+      {
+        name: 'exploited slower than critical',
+        url,
+        json: { ...valid, exploited: 20 },
+        status: 400,
+        code: 'REMEDIATION_POLICY_INVALID',
+      },
+      ...bodyShapeCases(url),
+      ...fieldCases(url, {
+        'missing severity': { critical: 15, high: 30, medium: 90, low: 180, unknown: 90 },
+        'zero days': { ...valid, critical: 0 },
+        'fractional days': { ...valid, high: 1.5 },
+        'unknown field': { ...valid, informational: 365 },
+      }),
+    ];
+  },
   'POST /api/v1/releases': (f) => {
     const url = '/api/v1/releases';
     const valid = {

@@ -323,6 +323,10 @@ describe('fuzzing every write endpoint', () => {
       pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/csaf`,
     },
+    'PUT /api/v1/products/{id}/remediation-policy': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.productId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/products/${encodeURIComponent(id)}/remediation-policy`,
+    },
     'POST /api/v1/certificates/{serial}/revoke': {
       pathArgs: () => fc.oneof(fc.stringMatching(/^[0-9a-f]{2,40}$/), fc.string()),
       url: (_fx, serial) => `/api/v1/certificates/${encodeURIComponent(serial)}/revoke`,

@@ -199,4 +199,45 @@ describe('findings from real advisories and SBOMs', () => {
     const result = await verifyStoredLog(t.platform.store, t.platform.ledger.verifierKey);
     assert.equal(result.ok, true);
   });
+
+  test('deadlines follow the product policy by severity, and a person may override the severity (recorded)', async () => {
+    const finding = (await findingsOf(late)).find(
+      (candidate) => candidate.vulnerability === 'CVE-2023-39325',
+    );
+    const invalid = await t.call('PUT', `/api/v1/products/${productId}/remediation-policy`, {
+      critical: 5,
+      high: 10,
+      medium: 20,
+      low: 40,
+      unknown: 20,
+      exploited: 30,
+    });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.json.code, 'REMEDIATION_POLICY_INVALID');
+    const policy = await t.call('PUT', `/api/v1/products/${productId}/remediation-policy`, {
+      critical: 5,
+      high: 10,
+      medium: 20,
+      low: 40,
+      unknown: 20,
+      exploited: 2,
+    });
+    assert.equal(policy.status, 200, policy.text);
+    const overridden = await t.call('PATCH', `/api/v1/findings/${finding.id}`, {
+      state: 'affected',
+      severity: { rating: 'critical', score: 9.1 },
+      reason: 'reachable from the hospital network without authentication',
+    });
+    assert.equal(overridden.status, 200, overridden.text);
+    assert.deepEqual(overridden.json.severity, {
+      score: 9.1,
+      rating: 'critical',
+      vector: null,
+      overridden: true,
+    });
+    assert.equal(
+      Date.parse(overridden.json.deadline) - Date.parse(overridden.json.createdAt),
+      5 * 86_400_000,
+    );
+  });
 });
