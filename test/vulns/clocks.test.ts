@@ -2,38 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/index.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { lodashAdvisory as advisory, lodashSbom } from './lodash-fixtures.ts';
 import { ledgerSize, validProduct } from '../api/helpers.ts';
 
 const hour = 3_600_000;
-
-/** A one-component CycloneDX SBOM and an OSV advisory that names its component. */
-const sbom = JSON.stringify({
-  bomFormat: 'CycloneDX',
-  specVersion: '1.5',
-  version: 1,
-  components: [
-    {
-      type: 'library',
-      'bom-ref': 'pkg:npm/lodash@4.17.20',
-      name: 'lodash',
-      version: '4.17.20',
-      purl: 'pkg:npm/lodash@4.17.20',
-    },
-  ],
-});
-const advisory = JSON.stringify({
-  schema_version: '1.6.0',
-  id: 'GHSA-35jh-r3h4-6jhm',
-  modified: '2024-01-01T00:00:00Z',
-  aliases: ['CVE-2021-23337'],
-  summary: 'Command injection in lodash',
-  affected: [
-    {
-      package: { ecosystem: 'npm', name: 'lodash' },
-      ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }],
-    },
-  ],
-});
 
 describe('CRA Art. 14 reporting clocks', () => {
   let t: TestPlatform;
@@ -56,7 +28,7 @@ describe('CRA Art. 14 reporting clocks', () => {
       })
     ).json;
     const attached = await t.send('POST', `/api/v1/releases/${release.id}/sbom`, {
-      payload: sbom,
+      payload: lodashSbom(),
       contentType: 'application/vnd.cyclonedx+json',
     });
     assert.equal(attached.status, 200, attached.text);

@@ -5,30 +5,8 @@ import * as mandatoryTests from '@secvisogram/csaf-validator-lib/mandatoryTests.
 import { csaf_2_0_strict } from '@secvisogram/csaf-validator-lib/schemaTests.js';
 import { parseSbom } from '../../src/vulns/sbom/index.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { lodashAdvisory as advisory, lodashSbom } from './lodash-fixtures.ts';
 import { validProduct } from '../api/helpers.ts';
-
-const sbom = (version: string) =>
-  JSON.stringify({
-    bomFormat: 'CycloneDX',
-    specVersion: '1.5',
-    version: 1,
-    components: [
-      { type: 'library', 'bom-ref': 'lodash', name: 'lodash', version, purl: `pkg:npm/lodash@${version}` },
-    ],
-  });
-const advisory = JSON.stringify({
-  schema_version: '1.6.0',
-  id: 'GHSA-35jh-r3h4-6jhm',
-  modified: '2024-01-01T00:00:00Z',
-  aliases: ['CVE-2021-23337'],
-  summary: 'Command injection in lodash',
-  affected: [
-    {
-      package: { ecosystem: 'npm', name: 'lodash' },
-      ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '4.17.21' }] }],
-    },
-  ],
-});
 
 describe('CSAF 2.0 publication, security.txt', () => {
   let t: TestPlatform;
@@ -56,7 +34,7 @@ describe('CSAF 2.0 publication, security.txt', () => {
       ).json;
       releases.push(release.id);
       await t.send('POST', `/api/v1/releases/${release.id}/sbom`, {
-        payload: sbom('4.17.20'),
+        payload: lodashSbom('4.17.20'),
         contentType: 'application/vnd.cyclonedx+json',
       });
       await t.send('POST', `/api/v1/releases/${release.id}/artifacts?name=fw.bin`, {
