@@ -47,7 +47,7 @@ async function checkinRate(connections: LoadConnection[], expect: (json: any) =>
 async function vigilRate(workers: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-updates-'));
   const token = await initData(join(dir, 'data'), undefined);
-  const server = await startServe(join(dir, 'data'), undefined, 20_000, [
+  const server = await startServe(join(dir, 'data'), undefined, 60_000, [
     '--device-workers',
     String(workers),
   ]);

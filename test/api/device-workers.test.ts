@@ -25,7 +25,7 @@ describe('device workers sharing one SQLite store', () => {
 
   before(async () => {
     const token = await initData(dir, undefined);
-    server = await startServe(dir, undefined, 30_000, ['--device-workers', '2']);
+    server = await startServe(dir, undefined, 60_000, ['--device-workers', '2']);
     admin = adminClient(server.url, token);
   });
   after(async () => {

@@ -235,7 +235,8 @@ function spawnServe(
 export async function startServe(
   dataDir: string,
   databaseUrl: string | undefined,
-  readyTimeoutMs = 20_000,
+  // Generous: under a loaded CI machine a cold `vigil serve` (tsx compiling every module) can take long.
+  readyTimeoutMs = 60_000,
   /** More `vigil serve` flags, e.g. `--device-workers 2`. */
   extraArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
