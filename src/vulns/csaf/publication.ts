@@ -1,6 +1,3 @@
-import validateStrict from '@secvisogram/csaf-validator-lib/validateStrict.js';
-import * as mandatoryTests from '@secvisogram/csaf-validator-lib/mandatoryTests.js';
-import { csaf_2_0_strict } from '@secvisogram/csaf-validator-lib/schemaTests.js';
 import { VigilError, toRfc3339, type Clock } from '../../core/index.ts';
 import type { Actor, Ledger } from '../../ledger/index.ts';
 import { isUniqueViolation, type Store } from '../../store/index.ts';
@@ -154,7 +151,7 @@ export class CsafPublications {
         },
         generator: { name: 'Vigil', version: this.options.build },
       });
-      const result = await validateStrict([csaf_2_0_strict, ...Object.values(mandatoryTests)], document);
+      const result = await validateCsaf(document);
       if (!result.isValid) {
         const errors = result.tests.flatMap((test) =>
           test.errors.map((error) => ({
@@ -236,6 +233,19 @@ export class CsafPublications {
       };
     });
   }
+}
+
+/**
+ * The BSI validator, loaded on first use: it pulls in large dictionaries and polyfills that every
+ * `vigil` command and server start would otherwise pay for.
+ */
+async function validateCsaf(document: unknown) {
+  const [{ default: validateStrict }, mandatoryTests, { csaf_2_0_strict }] = await Promise.all([
+    import('@secvisogram/csaf-validator-lib/validateStrict.js'),
+    import('@secvisogram/csaf-validator-lib/mandatoryTests.js'),
+    import('@secvisogram/csaf-validator-lib/schemaTests.js'),
+  ]);
+  return validateStrict([csaf_2_0_strict, ...Object.values(mandatoryTests)], document);
 }
 
 /** §7.1.11: the year folder is the year of the initial release date. */
