@@ -2,13 +2,7 @@ import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Identity } from '../identity/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
 import { isForeignKeyViolation, isUniqueViolation, type Queryable, type Store } from '../store/index.ts';
-import {
-  alwaysOpen,
-  checkMaintenanceWindow,
-  windowStateAt,
-  type MaintenanceWindow,
-  type WindowState,
-} from './windows.ts';
+import { checkMaintenanceWindow, type MaintenanceWindow } from './windows.ts';
 
 export interface Site {
   id: string;
@@ -114,22 +108,6 @@ export class Fleet {
       throw error;
     }
     return { deviceId, siteId };
-  }
-
-  /** The install window a device is in at `now`: its site's, or always open. */
-  async installWindow(
-    deviceId: string,
-    now: Date,
-    db: Queryable = this.options.store.db,
-  ): Promise<WindowState> {
-    const row = await db
-      .selectFrom('device_sites')
-      .innerJoin('sites', 'sites.id', 'device_sites.site_id')
-      .select('sites.maintenance_window')
-      .where('device_sites.device_id', '=', deviceId)
-      .executeTakeFirst();
-    if (row?.maintenance_window === null || row?.maintenance_window === undefined) return alwaysOpen;
-    return windowStateAt(JSON.parse(row.maintenance_window) as MaintenanceWindow, now);
   }
 
   async createFilter(actor: Actor, input: { name: string; filter: DeviceFilter }): Promise<SavedFilter> {

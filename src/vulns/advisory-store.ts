@@ -24,6 +24,10 @@ export interface ImportReport {
   exploited: number;
 }
 
+function emptyReport(format: string): ImportReport {
+  return { format, added: 0, updated: 0, unchanged: 0, rejected: 0, errors: [], findings: 0, exploited: 0 };
+}
+
 /** Rows written per transaction, so a large feed never holds the store's write lock for long. */
 const batchSize = 500;
 
@@ -39,16 +43,7 @@ export class AdvisoryStore {
     const file = parseAdvisoryFile(bytes, fileName);
     const fileDigest = createHash('sha256').update(bytes).digest('hex');
     if (file.format === 'kev') return this.importKev(actor, file.catalogue, fileDigest);
-    const report: ImportReport = {
-      format: file.format,
-      added: 0,
-      updated: 0,
-      unchanged: 0,
-      rejected: 0,
-      errors: [],
-      findings: 0,
-      exploited: 0,
-    };
+    const report = emptyReport(file.format);
     if (file.format === 'osv-jsonl') {
       report.rejected = file.report.errors.length;
       report.errors = file.report.errors
@@ -141,16 +136,7 @@ export class AdvisoryStore {
   }
 
   private async importKev(actor: Actor, catalogue: KevCatalogue, fileDigest: string): Promise<ImportReport> {
-    const report: ImportReport = {
-      format: 'kev',
-      added: 0,
-      updated: 0,
-      unchanged: 0,
-      rejected: 0,
-      errors: [],
-      findings: 0,
-      exploited: 0,
-    };
+    const report = emptyReport('kev');
     await this.options.ledger.transact(actor, async (tx, record) => {
       const stored = new Map(
         (await tx.selectFrom('kev_entries').selectAll().execute()).map((row) => [row.cve, row]),

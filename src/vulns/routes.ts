@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf, callerOf } from '../access/index.ts';
-import { IdParams, VigilError, bearerSecurity, withErrors } from '../core/index.ts';
+import { IdParams, VigilError, bearerSecurity, toRfc3339, withErrors } from '../core/index.ts';
 import { craReports } from './clocks.ts';
 import { notAffectedJustifications, type FindingView } from './findings.ts';
 import type { FastifyRequest } from 'fastify';
@@ -480,7 +480,7 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
       if (publisher?.contact === undefined)
         throw new VigilError('SECURITY_CONTACT_MISSING', 'not_found', 'no product security contact is set');
       const base = baseUrl(request);
-      const expires = new Date(Date.now() + 365 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const expires = toRfc3339(new Date(Date.now() + 365 * 86_400_000));
       return reply
         .type('text/plain; charset=utf-8')
         .send(
@@ -524,7 +524,7 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
           findings.push(...page.findings);
           cursor = page.nextCursor ?? undefined;
         } while (cursor !== undefined);
-        const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const now = toRfc3339(new Date());
         if (request.query.format === 'openvex') {
           const publisher = await vulns.csaf.publisher();
           return reply
