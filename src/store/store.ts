@@ -11,6 +11,7 @@ import {
   type Driver,
   type Compilable,
   type Insertable,
+  type OnConflictBuilder,
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
@@ -141,24 +142,34 @@ export class Store {
   }
 
   /**
-   * Inserts many rows of one table inside `tx`, the hot path of ledger appends. On SQLite a
-   * cached single-row statement runs in a loop on the one connection that Kysely's transaction
-   * holds (no statement is re-parsed; the loop is synchronous, so nothing interleaves); on
-   * PostgreSQL rows go in multi-row INSERTs.
+   * Inserts many rows of one table inside `tx`: the hot path of ledger appends and of findings. On
+   * SQLite a cached single-row statement runs in a loop on the one connection that Kysely's
+   * transaction holds (no statement is re-parsed; the loop is synchronous, so nothing interleaves);
+   * on PostgreSQL rows go in multi-row INSERTs. With `onConflict`, a row whose `columns` match an
+   * existing one updates that row's `update` columns to the new row's values instead; the rows
+   * given must not repeat a key (PostgreSQL refuses to update one row twice in a statement).
    */
   async insertMany<T extends keyof Database & string>(
     tx: Tx,
     table: T,
     rows: readonly Insertable<Database[T]>[],
+    onConflict?: {
+      columns: readonly (keyof Database[T] & string)[];
+      update: readonly (keyof Database[T] & string)[];
+    },
   ): Promise<void> {
     if (rows.length === 0) return;
+    const columns = Object.keys(rows[0] as object);
     if (this.sqlite !== undefined) {
-      const columns = Object.keys(rows[0] as object);
-      const key = `${table}(${columns.join(',')})`;
+      const conflict =
+        onConflict === undefined
+          ? ''
+          : ` on conflict (${onConflict.columns.map((column) => `"${column}"`).join(', ')}) do update set ${onConflict.update.map((column) => `"${column}" = excluded."${column}"`).join(', ')}`;
+      const key = `${table}(${columns.join(',')})${conflict}`;
       let statement = this.insertStatements.get(key);
       if (statement === undefined) {
         statement = this.sqlite.prepare(
-          `insert into "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+          `insert into "${table}" (${columns.map((column) => `"${column}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})${conflict}`,
         );
         this.insertStatements.set(key, statement);
       }
@@ -166,10 +177,24 @@ export class Store {
         statement.run(columns.map((column) => (row as Record<string, unknown>)[column]));
       return;
     }
-    const chunk = Math.max(1, Math.floor(30_000 / Object.keys(rows[0] as object).length));
+    // PostgreSQL binds at most 65,535 parameters a statement.
+    const chunk = Math.max(1, Math.floor(30_000 / columns.length));
     for (let start = 0; start < rows.length; start += chunk) {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the row type is checked by this method's signature
-      await (tx.insertInto(table) as any).values(rows.slice(start, start + chunk)).execute();
+      let insert = (tx.insertInto(table) as any).values(rows.slice(start, start + chunk));
+      if (onConflict !== undefined) {
+        insert = insert.onConflict((builder: OnConflictBuilder<Database, T>) =>
+          builder
+            .columns(onConflict.columns as never)
+            .doUpdateSet(
+              (update) =>
+                Object.fromEntries(
+                  onConflict.update.map((column) => [column, update.ref(`excluded.${column}` as never)]),
+                ) as never,
+            ),
+        );
+      }
+      await insert.execute();
     }
   }
 

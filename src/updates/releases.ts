@@ -58,13 +58,14 @@ export interface ReleaseInput {
 }
 
 /**
- * Reads a release's SBOM when it is attached (the vulnerability module is one). `read` runs before
+ * Reads a release's SBOM while it is uploaded (the vulnerability module is one). `read` runs before
  * anything is stored and refuses a document with a typed error; `store` runs inside the attach
  * transaction with what `read` returned. Kept as an interface here so that updates does not depend
  * on the module above it that implements it.
  */
 export interface SbomReader {
-  read(document: string): unknown;
+  /** Reads the document as its bytes arrive (the iterable throws if the upload breaks a limit). */
+  read(chunks: AsyncIterable<Uint8Array>): Promise<unknown>;
   store(
     tx: Tx,
     record: (event: LedgerEvent) => void,
@@ -317,12 +318,27 @@ export class ReleaseService {
     return this.get(id);
   }
 
-  /** Keeps a release's SBOM as uploaded; a draft may replace it, a published release only gain one. */
-  async attachSbom(actor: Actor, id: string, document: string, mediaType: string): Promise<Release> {
-    const digest = `sha256:${createHash('sha256').update(document).digest('hex')}`;
+  /**
+   * Keeps a release's SBOM exactly as uploaded; a draft may replace it, a published release only gain
+   * one. The document is read (by the SBOM reader, when there is one) as its bytes arrive, and is
+   * refused past {@link sbomMaxBytes} without reading further.
+   */
+  async attachSbom(
+    actor: Actor,
+    id: string,
+    upload: AsyncIterable<Uint8Array> | Uint8Array | string,
+    mediaType: string,
+  ): Promise<Release> {
     // An unknown release is refused before its SBOM is read (which may take a while).
     await this.requireRow(this.store.db, id);
-    const read = this.sbomReader?.read(document);
+    const received = new UploadedDocument(sbomMaxBytes);
+    const chunks = received.collect(
+      typeof upload === 'string' || upload instanceof Uint8Array ? [upload] : upload,
+    );
+    const read =
+      this.sbomReader === undefined ? await opaqueJsonObject(chunks) : await this.sbomReader.read(chunks);
+    const document = received.text();
+    const digest = `sha256:${received.sha256()}`;
     await this.ledger.transact(actor, async (tx, record) => {
       const row = await this.requireRow(tx, id);
       if (row.status === 'published' && row.sbom !== null) {
@@ -340,7 +356,7 @@ export class ReleaseService {
       record({
         type: 'release.sbom-attached',
         subject: id,
-        details: { digest, mediaType, bytes: Buffer.byteLength(document) },
+        details: { digest, mediaType, bytes: received.length },
       });
       await this.sbomReader?.store(tx, record, { id, productId: row.product_id, version: row.version }, read);
     });
@@ -651,4 +667,59 @@ function requireDraft(row: ReleaseRow): void {
   if (row.status !== 'draft') {
     throw new VigilError('RELEASE_PUBLISHED', 'conflict', `release ${row.version} is already published`);
   }
+}
+
+/** An uploaded document passed on chunk by chunk while it is kept, hashed and held to a size limit. */
+class UploadedDocument {
+  private readonly chunks: Buffer[] = [];
+  private readonly hash = createHash('sha256');
+  length = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  async *collect(
+    upload: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  ): AsyncGenerator<Uint8Array> {
+    for await (const chunk of upload) {
+      const bytes =
+        typeof chunk === 'string'
+          ? Buffer.from(chunk, 'utf8')
+          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      this.length += bytes.length;
+      if (this.length > this.maxBytes) {
+        throw new VigilError(
+          'REQUEST_TOO_LARGE',
+          'too_large',
+          `the request body exceeds the size limit (${this.maxBytes} bytes)`,
+        );
+      }
+      this.hash.update(bytes);
+      this.chunks.push(bytes);
+      yield bytes;
+    }
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks, this.length).toString('utf8');
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Without an SBOM reader the document stays opaque, but it must at least be a JSON object. */
+async function opaqueJsonObject(chunks: AsyncIterable<Uint8Array>): Promise<undefined> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  } catch {
+    throw new VigilError('RELEASE_SBOM_MALFORMED', 'invalid', 'the SBOM is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new VigilError('RELEASE_SBOM_MALFORMED', 'invalid', 'an SBOM is a JSON object');
+  }
+  return undefined;
 }

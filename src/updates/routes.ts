@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { actorOf, callerOf } from '../access/index.ts';
 import { ReferenceValuesSchema } from '../attestation/index.ts';
@@ -270,6 +271,11 @@ const Reason = Type.Object(
   { additionalProperties: false },
 );
 
+/** The request's media type, without parameters, in lower case. */
+function mediaTypeOf(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 /** The media types an SBOM upload may carry (CycloneDX and SPDX JSON). */
 const sbomMediaTypes = ['application/vnd.cyclonedx+json', 'application/spdx+json', 'application/json'];
 
@@ -281,11 +287,22 @@ function uploadRoutes(updates: Updates): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser(
-      sbomMediaTypes,
-      { parseAs: 'string', bodyLimit: sbomMaxBytes },
-      (_request, body, done) => done(null, body),
-    );
+    // The SBOM is read as it arrives; a declared length over the limit is refused before any of it.
+    app.addContentTypeParser(sbomMediaTypes, (request, payload, done) => {
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > sbomMaxBytes) {
+        done(
+          new VigilError(
+            'REQUEST_TOO_LARGE',
+            'too_large',
+            `the request body exceeds the size limit (${sbomMaxBytes} bytes)`,
+          ),
+          undefined,
+        );
+        return;
+      }
+      done(null, payload);
+    });
 
     app.post(
       '/api/v1/releases/:id/artifacts',
@@ -308,14 +325,14 @@ function uploadRoutes(updates: Updates): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const body = request.body as unknown as Readable;
-        if (typeof (body as { pipe?: unknown } | undefined)?.pipe !== 'function') {
+        if (mediaTypeOf(request) !== 'application/octet-stream') {
           throw new VigilError(
             'REQUEST_MEDIA_TYPE_UNSUPPORTED',
             'unsupported_media',
             'send the artifact as application/octet-stream',
           );
         }
+        const body = request.body as unknown as Readable;
         const release = await updates.releases.addArtifact(
           actorOf(callerOf(request)),
           request.params.id,
@@ -345,28 +362,16 @@ function uploadRoutes(updates: Updates): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const text = request.body as unknown;
-        if (typeof text !== 'string') {
+        const mediaType = mediaTypeOf(request);
+        if (!sbomMediaTypes.includes(mediaType)) {
           throw new VigilError(
             'REQUEST_MEDIA_TYPE_UNSUPPORTED',
             'unsupported_media',
             `send the SBOM as ${sbomMediaTypes.join(' or ')}`,
           );
         }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw new VigilError('RELEASE_SBOM_MALFORMED', 'invalid', 'the SBOM is not JSON');
-        }
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-          throw new VigilError('RELEASE_SBOM_MALFORMED', 'invalid', 'an SBOM is a JSON object');
-        }
-        const mediaType = (request.headers['content-type'] ?? 'application/json')
-          .split(';')[0]!
-          .trim()
-          .toLowerCase();
-        return updates.releases.attachSbom(actorOf(callerOf(request)), request.params.id, text, mediaType);
+        const body = request.body as unknown as Readable;
+        return updates.releases.attachSbom(actorOf(callerOf(request)), request.params.id, body, mediaType);
       },
     );
   };

@@ -203,64 +203,51 @@ export class Findings implements PublicationGate {
     return marked;
   }
 
+  /**
+   * Writes matched findings: new ones under investigation, known ones with their advisory facts
+   * refreshed (their triage stays). Written as one batch: an SBOM of thousands of components
+   * yields tens of thousands of findings.
+   */
   private async upsert(
     tx: Tx,
     productId: string,
     findings: readonly (MatchedFinding & { releaseId: string })[],
   ): Promise<void> {
     const now = toRfc3339(this.clock.now());
-    const kev = new Set(
-      (
-        await tx
-          .selectFrom('kev_entries')
-          .select('cve')
-          .where(
-            'cve',
-            'in',
-            [...new Set(findings.flatMap((finding) => [finding.vulnerability, ...finding.aliases]))].concat([
-              '',
-            ]),
-          )
-          .execute()
-      ).map((row) => row.cve),
-    );
-    for (const finding of findings) {
+    // The catalogue is small (about 1,500 CVEs): read it whole rather than ask for each id.
+    const kev = new Set((await tx.selectFrom('kev_entries').select('cve').execute()).map((row) => row.cve));
+    // One row per key: a statement may not update the same row twice (PostgreSQL refuses it).
+    const unique = new Map<string, MatchedFinding & { releaseId: string }>();
+    for (const finding of findings)
+      unique.set(`${finding.releaseId}\n${finding.componentRef}\n${finding.vulnerability}`, finding);
+    const rows = [...unique.values()].map((finding) => {
       const exploited = [finding.vulnerability, ...finding.aliases].some((id) => kev.has(id));
-      const severity = severityOf(finding.severity);
-      await tx
-        .insertInto('findings')
-        .values({
-          id: newId(),
-          release_id: finding.releaseId,
-          product_id: productId,
-          component_ref: finding.componentRef,
-          purl: finding.purl ?? null,
-          component_version: finding.version,
-          vulnerability_id: finding.vulnerability,
-          aliases: JSON.stringify(finding.aliases),
-          advisory_ids: JSON.stringify(finding.advisoryIds),
-          confidence: finding.confidence,
-          severity,
-          state: 'under_investigation',
-          justification: null,
-          fixed_release_id: null,
-          exploited: exploited ? 1 : 0,
-          exploited_since: exploited ? now : null,
-          withdrawn: 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((conflict) =>
-          conflict.columns(['release_id', 'component_ref', 'vulnerability_id']).doUpdateSet({
-            aliases: JSON.stringify(finding.aliases),
-            advisory_ids: JSON.stringify(finding.advisoryIds),
-            severity,
-            withdrawn: 0,
-            updated_at: now,
-          }),
-        )
-        .execute();
-    }
+      return {
+        id: newId(),
+        release_id: finding.releaseId,
+        product_id: productId,
+        component_ref: finding.componentRef,
+        purl: finding.purl ?? null,
+        component_version: finding.version,
+        vulnerability_id: finding.vulnerability,
+        aliases: JSON.stringify(finding.aliases),
+        advisory_ids: JSON.stringify(finding.advisoryIds),
+        confidence: finding.confidence,
+        severity: severityOf(finding.severity),
+        state: 'under_investigation' as const,
+        justification: null,
+        fixed_release_id: null,
+        exploited: exploited ? 1 : 0,
+        exploited_since: exploited ? now : null,
+        withdrawn: 0,
+        created_at: now,
+        updated_at: now,
+      };
+    });
+    await this.store.insertMany(tx, 'findings', rows, {
+      columns: ['release_id', 'component_ref', 'vulnerability_id'],
+      update: ['aliases', 'advisory_ids', 'severity', 'withdrawn', 'updated_at'],
+    });
   }
 
   async list(filter: {

@@ -2,7 +2,12 @@ import { VigilError, isVigilError, toRfc3339, type Clock } from '../core/index.t
 import type { LedgerEvent } from '../ledger/index.ts';
 import type { Store, Tx } from '../store/index.ts';
 import type { Release, SbomReader } from '../updates/index.ts';
-import { completenessReport, parseSbom, type CompletenessReport, type ParsedSbom } from './sbom/index.ts';
+import {
+  completenessReport,
+  readSbomStream,
+  type CompletenessReport,
+  type ParsedSbom,
+} from './sbom/index.ts';
 
 /** What reading an SBOM yields: the normalised document and its completeness against NTIA and BSI TR-03183-2. */
 export interface ReadSbom {
@@ -49,10 +54,10 @@ export class ReleaseSboms implements SbomReader {
     this.listeners.push(listener);
   }
 
-  read(document: string): ReadSbom {
+  async read(chunks: AsyncIterable<Uint8Array>): Promise<ReadSbom> {
     let parsed: ParsedSbom;
     try {
-      parsed = parseSbom(document);
+      parsed = await readSbomStream(chunks);
     } catch (error) {
       // The API's problem documents list violations as {path, message}.
       if (isVigilError(error) && Array.isArray(error.facts?.errors)) {
@@ -118,14 +123,5 @@ export class ReleaseSboms implements SbomReader {
       parsedAt: row.parsed_at,
       completeness: JSON.parse(row.completeness) as CompletenessReport,
     };
-  }
-
-  /** Every stored SBOM, parsed (for building the matching index). */
-  async all(): Promise<{ releaseId: string; sbom: ParsedSbom }[]> {
-    const rows = await this.database.db
-      .selectFrom('release_sboms')
-      .select(['release_id', 'parsed'])
-      .execute();
-    return rows.map((row) => ({ releaseId: row.release_id, sbom: JSON.parse(row.parsed) as ParsedSbom }));
   }
 }

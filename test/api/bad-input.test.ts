@@ -1684,27 +1684,42 @@ const operations: Record<string, Operation> = {
       },
     ];
   },
-  'POST /api/v1/releases/{id}/sbom': () => {
-    const url = `/api/v1/releases/${unknownId}/sbom`;
+  'POST /api/v1/releases/{id}/sbom': (f) => {
+    const url = `/api/v1/releases/${f.releaseId}/sbom`;
     const cyclonedx = (payload: string) => ({ payload, contentType: 'application/vnd.cyclonedx+json' });
     return [
       ...badIdCases((id) => `/api/v1/releases/${id}/sbom`).map((c) => ({ ...c, raw: cyclonedx('{}') })),
       {
         name: 'unknown release',
-        url,
-        raw: cyclonedx('{"bomFormat":"CycloneDX"}'),
+        url: `/api/v1/releases/${unknownId}/sbom`,
+        raw: cyclonedx('{"bomFormat": '),
         status: 404,
         code: 'RELEASE_NOT_FOUND',
       },
+      { name: 'not JSON', url, raw: cyclonedx('{"bomFormat": '), status: 400, code: 'SBOM_MALFORMED' },
       {
-        name: 'not JSON',
+        name: 'text after the document',
         url,
-        raw: cyclonedx('{"bomFormat": '),
+        raw: cyclonedx('{"bomFormat":"CycloneDX"} {}'),
         status: 400,
-        code: 'RELEASE_SBOM_MALFORMED',
+        code: 'SBOM_MALFORMED',
       },
-      { name: 'JSON array', url, raw: cyclonedx('[]'), status: 400, code: 'RELEASE_SBOM_MALFORMED' },
-      { name: 'JSON string', url, json: 'sbom', status: 400, code: 'RELEASE_SBOM_MALFORMED' },
+      { name: 'JSON array', url, raw: cyclonedx('[]'), status: 400, code: 'SBOM_FORMAT_UNKNOWN' },
+      { name: 'JSON string', url, json: 'sbom', status: 400, code: 'SBOM_FORMAT_UNKNOWN' },
+      {
+        name: 'CycloneDX 1.1',
+        url,
+        raw: cyclonedx('{"bomFormat":"CycloneDX","specVersion":"1.1"}'),
+        status: 400,
+        code: 'SBOM_VERSION_UNSUPPORTED',
+      },
+      {
+        name: 'schema-invalid',
+        url,
+        raw: cyclonedx('{"bomFormat":"CycloneDX","specVersion":"1.6","components":{}}'),
+        status: 400,
+        code: 'SBOM_INVALID',
+      },
       {
         name: 'bytes',
         url,

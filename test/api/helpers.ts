@@ -138,6 +138,8 @@ export interface Fixtures {
   principalName: string;
   tokenId: string;
   adminPrincipalId: string;
+  /** A draft release of the product, without an SBOM. */
+  releaseId: string;
 }
 
 export async function createFixtures(t: TestPlatform): Promise<Fixtures> {
@@ -167,7 +169,15 @@ export async function createFixtures(t: TestPlatform): Promise<Fixtures> {
     bootstrap: { method: 'secret' },
   });
   assert.equal(device.status, 201, device.text);
+  const release = await t.call('POST', '/api/v1/releases', {
+    productId: product.json.id,
+    version: '1.0.0',
+    securityVersion: 1,
+    hardwareRevisions: ['rev-a'],
+  });
+  assert.equal(release.status, 201, release.text);
   return {
+    releaseId: release.json.id,
     deviceId: device.json.id,
     productId: product.json.id,
     productName: product.json.name,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { ledgerSize, validProduct } from '../api/helpers.ts';
@@ -63,6 +65,46 @@ describe('release SBOMs are read when attached', () => {
     });
     assert.equal(unknown.status, 400);
     assert.equal(unknown.json.code, 'SBOM_FORMAT_UNKNOWN');
+    assert.equal(await ledgerSize(t), before);
+    assert.deepEqual((await t.call('GET', `/api/v1/releases/${releaseId}`)).json.sbom, stored.json.sbom);
+  });
+
+  test('an SBOM streamed without a length is read as it arrives, and refused once past 32 MiB with nothing stored', async () => {
+    const document = readFileSync(new URL('proton-bridge-1.6.3.cdx.json', sbomDir));
+    const inChunks = (bytes: Buffer, size: number) =>
+      Readable.from(
+        (function* () {
+          for (let offset = 0; offset < bytes.length; offset += size)
+            yield bytes.subarray(offset, offset + size);
+        })(),
+      );
+    const streamed = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/releases/${releaseId}/sbom`,
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/vnd.cyclonedx+json' },
+      payload: inChunks(document, 1000),
+    });
+    assert.equal(streamed.statusCode, 200, streamed.body);
+    assert.equal(
+      streamed.json().sbom.digest,
+      `sha256:${createHash('sha256').update(document).digest('hex')}`,
+    );
+
+    const before = await ledgerSize(t);
+    const stored = await t.call('GET', `/api/v1/releases/${releaseId}`);
+    // A valid start, then a string that never ends: only the size limit stops it.
+    const endless = Buffer.concat([
+      Buffer.from('{"bomFormat":"CycloneDX","specVersion":"1.6","serialNumber":"'),
+      Buffer.alloc(33 * 1024 * 1024, 'a'),
+    ]);
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/releases/${releaseId}/sbom`,
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/vnd.cyclonedx+json' },
+      payload: inChunks(endless, 1024 * 1024),
+    });
+    assert.equal(refused.statusCode, 413, refused.body);
+    assert.equal(refused.json().code, 'REQUEST_TOO_LARGE');
     assert.equal(await ledgerSize(t), before);
     assert.deepEqual((await t.call('GET', `/api/v1/releases/${releaseId}`)).json.sbom, stored.json.sbom);
   });

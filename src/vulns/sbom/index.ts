@@ -3,7 +3,7 @@
  * `parseSbom` reads CycloneDX JSON 1.2–1.6 and SPDX 2.3 JSON, which are attacker-controlled, and only
  * throws `VigilError` with an `SBOM_*` code.
  */
-export { parseSbom, maxNestingDepth } from './parse-sbom.ts';
+export { parseSbom, readSbomStream, SbomStreamReader, maxNestingDepth } from './parse-sbom.ts';
 export { readPackageUrl, type PackageUrlReading } from './package-url.ts';
 export type { SbomErrorCode, SbomViolation } from './errors.ts';
 export type {

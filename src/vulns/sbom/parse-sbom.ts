@@ -1,3 +1,5 @@
+import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
+import { isUtf8 } from 'node:buffer';
 import { isVigilError, VigilError } from '../../core/index.ts';
 import { normaliseCycloneDx } from './cyclonedx.ts';
 import { invalidSbomError, sbomError } from './errors.ts';
@@ -16,17 +18,105 @@ const cycloneDxSchemas: ReadonlyMap<string, { specVersion: SbomSpecVersion; sche
 const spdxVersion = 'SPDX-2.3';
 
 /**
- * JSON nested deeper than this is refused before anything recurses into it (the schema validator does,
- * once per nested component). Real SBOMs stay far below: each level of CycloneDX component nesting
- * costs two.
+ * JSON nested deeper than this is refused as soon as the parser reaches it (the schema validator
+ * recurses once per nested component). Real SBOMs stay far below: each level of CycloneDX component
+ * nesting costs two.
  */
 export const maxNestingDepth = 128;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type DetectedFormat =
   | { format: 'CycloneDX'; specVersion: SbomSpecVersion; schema: SbomSchemaName }
   | { format: 'SPDX'; specVersion: '2.3'; schema: 'SPDX 2.3' };
+
+/**
+ * An SBOM read as its bytes arrive: each chunk is decoded (UTF-8, strictly) and parsed into the
+ * document at once, so an upload is never held as one string and the event loop is never blocked
+ * for the whole document at a time; nesting beyond {@link maxNestingDepth} is refused the moment it
+ * appears. `end` checks the document against its schema and normalises it. Only throws
+ * `VigilError` (see {@link parseSbom}).
+ */
+export class SbomStreamReader {
+  // Strings and numbers gather in byte buffers, not by string concatenation (measured faster).
+  private readonly tokenizer = new Tokenizer({ stringBufferSize: 64 * 1024, numberBufferSize: 64 });
+  private readonly parser = new TokenParser({ paths: ['$'] });
+  private depth = 0;
+  /** Bytes (or characters, for text) read so far. */
+  private length = 0;
+  /** The start of a UTF-8 sequence that the next chunk completes. */
+  private split: Uint8Array | undefined;
+  private document: unknown = undefined;
+
+  constructor() {
+    this.tokenizer.onToken = (token) => {
+      if (token.token === TokenType.LEFT_BRACE || token.token === TokenType.LEFT_BRACKET) {
+        if (++this.depth > maxNestingDepth) {
+          throw sbomError('SBOM_MALFORMED', `the SBOM nests JSON deeper than ${maxNestingDepth} levels`);
+        }
+      } else if (token.token === TokenType.RIGHT_BRACE || token.token === TokenType.RIGHT_BRACKET) {
+        this.depth--;
+      }
+      this.parser.write(token);
+    };
+    // Either ending ends the other: text after the document, or a document cut short, is refused.
+    this.tokenizer.onEnd = () => {
+      if (!this.parser.isEnded) this.parser.end();
+    };
+    this.parser.onEnd = () => {
+      if (!this.tokenizer.isEnded) this.tokenizer.end();
+    };
+    this.parser.onValue = ({ value }) => {
+      this.document = value;
+    };
+    const refuse = (error: Error) => {
+      throw isVigilError(error) ? error : notJson(error);
+    };
+    this.tokenizer.onError = refuse;
+    this.parser.onError = refuse;
+  }
+
+  /**
+   * Reads the next chunk of the document: bytes (UTF-8, checked strictly; a character may be split
+   * between chunks) or text. The tokenizer reads UTF-8 itself and skips a leading byte order mark
+   * (RFC 8259 §8.1).
+   */
+  write(chunk: Uint8Array | string): void {
+    guard(() => {
+      if (typeof chunk === 'string') {
+        this.length += chunk.length;
+        if (chunk.length > 0) this.tokenizer.write(chunk);
+        return;
+      }
+      const bytes = this.split === undefined ? chunk : Buffer.concat([this.split, chunk]);
+      const complete = completeUtf8Length(bytes);
+      const whole = bytes.subarray(0, complete);
+      if (!isUtf8(whole)) throw sbomError('SBOM_MALFORMED', 'the SBOM is not UTF-8 text');
+      this.split = complete < bytes.length ? bytes.slice(complete) : undefined;
+      this.length += whole.length;
+      if (whole.length > 0) this.tokenizer.write(whole);
+    });
+  }
+
+  /** The document is complete: checks it against its schema and returns it normalised. */
+  end(): ParsedSbom {
+    return guard(() => {
+      if (this.split !== undefined) throw sbomError('SBOM_MALFORMED', 'the SBOM is not UTF-8 text');
+      if (!this.tokenizer.isEnded) this.tokenizer.end();
+      if (this.document === undefined) throw notJson(new Error('the document is empty'));
+      const detected = detectFormat(this.document);
+      const check = checkAgainstSchema(detected.schema, this.document, this.length);
+      if (!check.valid) {
+        throw invalidSbomError(`not a valid ${detected.schema} document`, check.violations, {
+          searchedAll: check.searchedAll,
+          facts: { format: detected.format, specVersion: detected.specVersion },
+        });
+      }
+      // The casts stand on the schema check just passed.
+      return detected.format === 'CycloneDX'
+        ? normaliseCycloneDx(this.document as Parameters<typeof normaliseCycloneDx>[0], detected.specVersion)
+        : normaliseSpdx(this.document as Parameters<typeof normaliseSpdx>[0]);
+    });
+  }
+}
 
 /**
  * Reads an SBOM: CycloneDX JSON 1.2–1.6 or SPDX 2.3 JSON, checked against its version's JSON schema,
@@ -37,79 +127,45 @@ type DetectedFormat =
  * Linear in the size of the document; each schema is compiled once, at its first document.
  */
 export function parseSbom(input: Uint8Array | string): ParsedSbom {
+  const reader = new SbomStreamReader();
+  reader.write(input);
+  return reader.end();
+}
+
+/** {@link parseSbom} over a stream of chunks (an upload, a file), parsed as they arrive. */
+export async function readSbomStream(chunks: AsyncIterable<Uint8Array | string>): Promise<ParsedSbom> {
+  const reader = new SbomStreamReader();
+  for await (const chunk of chunks) reader.write(chunk);
+  return reader.end();
+}
+
+/**
+ * How many of `bytes` form whole UTF-8 sequences: all of them, unless they end in the lead byte
+ * and some continuation bytes of a sequence that is longer (RFC 3629 §3).
+ */
+function completeUtf8Length(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const sequence = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return sequence > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
+function notJson(error: Error): VigilError {
+  return sbomError('SBOM_MALFORMED', `the SBOM is not JSON: ${error.message}`, { cause: error });
+}
+
+function guard<T>(read: () => T): T {
   try {
-    const text = decodeText(input);
-    const document = parseJson(text);
-    refuseDeepNesting(text);
-    const detected = detectFormat(document);
-    const check = checkAgainstSchema(detected.schema, document, text.length);
-    if (!check.valid) {
-      throw invalidSbomError(`not a valid ${detected.schema} document`, check.violations, {
-        searchedAll: check.searchedAll,
-        facts: { format: detected.format, specVersion: detected.specVersion },
-      });
-    }
-    // The casts stand on the schema check just passed.
-    return detected.format === 'CycloneDX'
-      ? normaliseCycloneDx(document as Parameters<typeof normaliseCycloneDx>[0], detected.specVersion)
-      : normaliseSpdx(document as Parameters<typeof normaliseSpdx>[0]);
+    return read();
   } catch (error) {
     if (isVigilError(error)) throw error;
     throw new VigilError('SBOM_PARSER_FAILED', 'internal', 'reading the SBOM failed inside Vigil', {
       cause: error,
     });
   }
-}
-
-function decodeText(input: Uint8Array | string): string {
-  if (typeof input === 'string') return input.startsWith('\uFEFF') ? input.slice(1) : input;
-  try {
-    // RFC 8259 §8.1: JSON exchanged between systems is UTF-8 (a leading byte order mark is ignored).
-    return utf8.decode(input);
-  } catch (error) {
-    throw sbomError('SBOM_MALFORMED', 'the SBOM is not UTF-8 text', { cause: error });
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw sbomError('SBOM_MALFORMED', `the SBOM is not JSON: ${reason}`, { cause: error });
-  }
-}
-
-/**
- * One pass over text JSON.parse has accepted, counting brackets outside strings (which it skips
- * whole: most of an SBOM is strings).
- */
-function refuseDeepNesting(text: string): void {
-  let depth = 0;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code === 0x22 /* " */) {
-      index = endOfString(text, index);
-    } else if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
-      if (++depth > maxNestingDepth) {
-        throw sbomError('SBOM_MALFORMED', `the SBOM nests JSON deeper than ${maxNestingDepth} levels`);
-      }
-    } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
-      depth--;
-    }
-  }
-}
-
-/** The index of the quote closing the string that opens at `start` (the JSON is known to be valid). */
-function endOfString(text: string, start: number): number {
-  let end = text.indexOf('"', start + 1);
-  while (end !== -1) {
-    let backslashes = 0;
-    while (text.charCodeAt(end - 1 - backslashes) === 0x5c /* \ */) backslashes++;
-    if (backslashes % 2 === 0) return end;
-    end = text.indexOf('"', end + 1);
-  }
-  return text.length;
 }
 
 /**

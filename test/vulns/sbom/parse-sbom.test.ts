@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isVigilError } from '../../../src/core/index.ts';
-import { maxNestingDepth, parseSbom } from '../../../src/vulns/sbom/index.ts';
+import {
+  maxNestingDepth,
+  parseSbom,
+  readSbomStream,
+  SbomStreamReader,
+} from '../../../src/vulns/sbom/index.ts';
 import {
   generatedCycloneDx,
   infusionPumpCycloneDx,
@@ -58,6 +63,42 @@ describe('parseSbom: reading the bytes', () => {
       description: `a \\"quoted\\" [${'['.repeat(500)} and {${'{'.repeat(500)}`,
     };
     assert.equal(parseSbom(JSON.stringify(document)).components.length, 3);
+  });
+});
+
+describe('readSbomStream: parsing as the bytes arrive', () => {
+  const chunksOf = async function* (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+    for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+  };
+
+  it('reads the same document whatever the chunks, multi-byte characters split between them', async () => {
+    const document = infusionPumpCycloneDx('1.6');
+    (document.metadata as Record<string, unknown>).supplier = { name: 'Médicale Suisse SA 🏥' };
+    const bytes = jsonBytes(document);
+    const whole = parseSbom(bytes);
+    assert.equal(whole.metadata.supplier?.name, 'Médicale Suisse SA 🏥');
+    for (const size of [1, 2, 3, 7, 4096]) {
+      assert.deepEqual(await readSbomStream(chunksOf(bytes, size)), whole, `chunks of ${size} bytes`);
+    }
+  });
+
+  it('refuses nesting beyond the limit at the chunk that reaches it, before the rest arrives', () => {
+    const reader = new SbomStreamReader();
+    reader.write('{"bomFormat":"CycloneDX","specVersion":"1.6","components":');
+    const error = refusal(() => reader.write('['.repeat(maxNestingDepth)), 'SBOM_MALFORMED');
+    assert.match(error.message, /deeper than 128/);
+  });
+
+  it('refuses a document cut short, text after it, bytes split inside a bad sequence, or nothing', async () => {
+    const bytes = jsonBytes(infusionPumpCycloneDx('1.6'));
+    const cut = bytes.subarray(0, bytes.length - 1);
+    await assert.rejects(readSbomStream(chunksOf(cut, 100)), { code: 'SBOM_MALFORMED' });
+    const trailing = new Uint8Array([...bytes, ...new TextEncoder().encode(' {}')]);
+    await assert.rejects(readSbomStream(chunksOf(trailing, 100)), { code: 'SBOM_MALFORMED' });
+    // A lone lead byte of a two-byte sequence at the very end.
+    const truncatedCharacter = new Uint8Array([...bytes.subarray(0, bytes.length - 1), 0xc3]);
+    await assert.rejects(readSbomStream(chunksOf(truncatedCharacter, 100)), { code: 'SBOM_MALFORMED' });
+    await assert.rejects(readSbomStream(chunksOf(new Uint8Array(0), 1)), { code: 'SBOM_MALFORMED' });
   });
 });
 
