@@ -27,6 +27,7 @@ interface ProductFlags {
   supportStart?: string;
   supportEnd?: string;
   expectedUse?: string;
+  memberState?: string[];
 }
 
 function productBody(flags: ProductFlags): Record<string, unknown> {
@@ -38,6 +39,7 @@ function productBody(flags: ProductFlags): Record<string, unknown> {
     supportStart: flags.supportStart,
     supportEnd: flags.supportEnd,
     expectedUseJustification: flags.expectedUse,
+    memberStates: flags.memberState,
   };
   return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
 }
@@ -50,6 +52,10 @@ function productFlags(command: Command, required: boolean): Command {
   option('--support-end <date>', 'end of the support period, YYYY-MM-DD');
   command.option('--hardware-revision <rev...>', 'hardware revisions');
   command.option('--regime <regime...>', 'regulatory regimes: CRA, FDA-524B, MDR, IVDR');
+  command.option(
+    '--member-state <code...>',
+    'EU/EEA Member States where it is made available (ISO 3166-1 alpha-2, e.g. DE FR)',
+  );
   command.option(
     '--expected-use <text>',
     'justification for a CRA support period under five years (Art. 13(8))',

@@ -2,13 +2,18 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf, callerOf } from '../access/index.ts';
 import { IdParams, PageQuery, bearerSecurity, withErrors } from '../core/index.ts';
-import { ownershipStages, regimes, type ProductService } from './service.ts';
+import { memberStates, ownershipStages, regimes, type ProductService } from './service.ts';
 
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'Calendar date YYYY-MM-DD' });
 const Text = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f]+$' });
 const Regime = Type.Union(regimes.map((regime) => Type.Literal(regime)));
 const Stage = Type.Union(ownershipStages.map((stage) => Type.Literal(stage)));
+/** An EU or EEA Member State, ISO 3166-1 alpha-2. */
+export const MemberStateSchema = Type.Union(
+  memberStates.map((state) => Type.Literal(state)),
+  { description: 'EU or EEA Member State, ISO 3166-1 alpha-2' },
+);
 
 const fields = {
   name: Text(200),
@@ -18,6 +23,13 @@ const fields = {
   supportStart: Day,
   supportEnd: Day,
   expectedUseJustification: Type.Optional(Type.Union([Type.String({ maxLength: 4000 }), Type.Null()])),
+  memberStates: Type.Optional(
+    Type.Array(MemberStateSchema, {
+      maxItems: memberStates.length,
+      uniqueItems: true,
+      description: 'Where the product is made available on the market (named in CRA Art. 14 reports)',
+    }),
+  ),
 };
 
 const Product = Type.Object({
@@ -29,6 +41,7 @@ const Product = Type.Object({
   supportStart: Day,
   supportEnd: Day,
   expectedUseJustification: Type.Union([Type.String(), Type.Null()]),
+  memberStates: Type.Array(MemberStateSchema),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   ownershipGaps: Type.Array(Stage, { description: 'Lifecycle stages without an accountable owner' }),

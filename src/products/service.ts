@@ -13,6 +13,45 @@ type ProductsTable = Selectable<ProductsTableSchema>;
 export const regimes = ['CRA', 'FDA-524B', 'MDR', 'IVDR'] as const;
 export type Regime = (typeof regimes)[number];
 
+/**
+ * Where a product can be made available on the market under the CRA: the EU Member States and the
+ * EEA states that apply it (ISO 3166-1 alpha-2; Greece is GR here, not the EU's EL). A CRA Art. 14
+ * report names those the product is made available in.
+ */
+export const memberStates = [
+  'AT',
+  'BE',
+  'BG',
+  'CY',
+  'CZ',
+  'DE',
+  'DK',
+  'EE',
+  'ES',
+  'FI',
+  'FR',
+  'GR',
+  'HR',
+  'HU',
+  'IE',
+  'IS',
+  'IT',
+  'LI',
+  'LT',
+  'LU',
+  'LV',
+  'MT',
+  'NL',
+  'NO',
+  'PL',
+  'PT',
+  'RO',
+  'SE',
+  'SI',
+  'SK',
+] as const;
+export type MemberState = (typeof memberStates)[number];
+
 /** The lifecycle stages each product needs one accountable owner for. */
 export const ownershipStages = [
   'identity',
@@ -31,6 +70,8 @@ export interface Product {
   supportStart: string;
   supportEnd: string;
   expectedUseJustification: string | null;
+  /** Where the product is made available on the market. */
+  memberStates: MemberState[];
   createdAt: string;
   updatedAt: string;
   /** Stages that have no accountable owner. */
@@ -45,6 +86,7 @@ export interface ProductInput {
   supportStart: string;
   supportEnd: string;
   expectedUseJustification?: string | null | undefined;
+  memberStates?: MemberState[] | undefined;
 }
 
 export interface Ownership {
@@ -94,6 +136,10 @@ function validateProduct(input: ProductInput): void {
   if (new Set(input.regimes).size !== input.regimes.length) {
     throw new VigilError('PRODUCT_REGIME_DUPLICATE', 'invalid', 'regimes must not repeat');
   }
+  const markets = input.memberStates ?? [];
+  if (new Set(markets).size !== markets.length) {
+    throw new VigilError('PRODUCT_MEMBER_STATE_DUPLICATE', 'invalid', 'memberStates must not repeat');
+  }
 }
 
 export class ProductService {
@@ -124,6 +170,7 @@ export class ProductService {
             support_start: input.supportStart,
             support_end: input.supportEnd,
             expected_use_justification: input.expectedUseJustification ?? null,
+            member_states: JSON.stringify(input.memberStates ?? []),
             created_at: now,
             updated_at: now,
           })
@@ -152,6 +199,7 @@ export class ProductService {
             support_start: next.supportStart,
             support_end: next.supportEnd,
             expected_use_justification: next.expectedUseJustification ?? null,
+            member_states: JSON.stringify(next.memberStates ?? []),
             updated_at: toRfc3339(this.clock.now()),
             version: (eb) => eb('version', '+', 1),
           })
@@ -330,6 +378,7 @@ function toProduct(row: ProductsTable, gaps: OwnershipStage[]): Product {
     supportStart: row.support_start,
     supportEnd: row.support_end,
     expectedUseJustification: row.expected_use_justification,
+    memberStates: JSON.parse(row.member_states) as MemberState[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     ownershipGaps: gaps,

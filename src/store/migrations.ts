@@ -690,6 +690,15 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0007_product_markets': {
+      async up(db: AnyDb) {
+        // Where each product is made available: the Member States a CRA Art. 14 report names.
+        await db.schema
+          .alterTable('products')
+          .addColumn('member_states', 'text', (c) => c.notNull().defaultTo('[]'))
+          .execute();
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

@@ -131,6 +131,7 @@ export interface ProductsTable {
   support_start: string; // YYYY-MM-DD
   support_end: string; // YYYY-MM-DD
   expected_use_justification: string | null;
+  member_states: Generated<string>; // JSON array of ISO 3166-1 alpha-2 codes where it is made available
   created_at: string;
   updated_at: string;
   version: Generated<number>;

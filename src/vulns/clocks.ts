@@ -57,7 +57,7 @@ export class CraClocks {
   ): Promise<void> {
     const product = await tx
       .selectFrom('products')
-      .select(['regimes', 'name'])
+      .select(['regimes', 'name', 'member_states'])
       .where('id', '=', input.productId)
       .executeTakeFirst();
     if (product === undefined || !(JSON.parse(product.regimes) as string[]).includes('CRA')) return;
@@ -80,7 +80,7 @@ export class CraClocks {
         vulnerability_id: input.vulnerability,
         title: `${input.vulnerability} actively exploited in ${product.name}`,
         description: `${input.vulnerability} affects ${input.component} and is actively exploited.`,
-        member_states: '[]',
+        member_states: product.member_states,
         aware_at: now,
         created_at: now,
       })
@@ -117,7 +117,7 @@ export class CraClocks {
     await this.options.ledger.transact(actor, async (tx, record) => {
       const product = await tx
         .selectFrom('products')
-        .select('id')
+        .select(['id', 'member_states'])
         .where('id', '=', input.productId)
         .executeTakeFirst();
       if (product === undefined)
@@ -132,7 +132,9 @@ export class CraClocks {
           vulnerability_id: null,
           title: input.title,
           description: input.description,
-          member_states: JSON.stringify(input.memberStates ?? []),
+          // Unless the report names them, the Member States the product is made available in.
+          member_states:
+            input.memberStates === undefined ? product.member_states : JSON.stringify(input.memberStates),
           aware_at: toRfc3339(new Date(awareAt)),
           created_at: now,
         })

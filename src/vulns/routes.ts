@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { actorOf, callerOf } from '../access/index.ts';
 import { IdParams, VigilError, bearerSecurity, toRfc3339, withErrors } from '../core/index.ts';
+import { MemberStateSchema } from '../products/index.ts';
 import { craReports } from './clocks.ts';
 import { notAffectedJustifications, type FindingView } from './findings.ts';
 import type { FastifyRequest } from 'fastify';
@@ -268,7 +269,11 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
               description: Type.String({ minLength: 1, maxLength: 20_000 }),
               awareAt: Type.Optional(Type.String({ format: 'date-time' })),
               memberStates: Type.Optional(
-                Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }), { maxItems: 30, uniqueItems: true }),
+                Type.Array(MemberStateSchema, {
+                  maxItems: 30,
+                  uniqueItems: true,
+                  description: "Where the incident matters; by default the product's Member States",
+                }),
               ),
             },
             { additionalProperties: false },

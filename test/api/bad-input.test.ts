@@ -207,6 +207,9 @@ const productFieldCases = {
   'supportStart not a date': validProduct('P', { supportStart: 'next year' }),
   'supportEnd as a date-time': validProduct('P', { supportEnd: '2032-01-01T00:00:00Z' }),
   'expectedUseJustification wrong type': validProduct('P', { expectedUseJustification: 5 }),
+  'member state not ISO 3166': validProduct('P', { memberStates: ['Germany'] }),
+  'member state outside the EU and EEA': validProduct('P', { memberStates: ['DE', 'US'] }),
+  'member state repeated': validProduct('P', { memberStates: ['DE', 'DE'] }),
   'unknown field': validProduct('P', { owner: 'me' }),
 };
 
@@ -426,6 +429,7 @@ const operations: Record<string, Operation> = {
         'regimes unknown value': { regimes: ['HIPAA'] },
         'supportEnd not a date': { supportEnd: '31.12.2035' },
         'hardwareRevisions not an array': { hardwareRevisions: 'rev-b' },
+        'member state in lower case': { memberStates: ['de'] },
         'unknown field': { model: 'm', id: unknownId },
         'read-only field': { createdAt: '2020-01-01T00:00:00Z' },
       }),

@@ -74,6 +74,13 @@ describe('products', () => {
       hardwareRevisions: ['A', 'B', 'C'],
     });
     assert.deepEqual(updated.hardwareRevisions, ['A', 'B', 'C']);
+    assert.deepEqual(updated.memberStates, [], 'made available nowhere until told');
+    const marketed = await t.platform.products.update(systemActor, target.id, { memberStates: ['DE', 'AT'] });
+    assert.deepEqual((await t.platform.products.get(target.id)).memberStates, ['DE', 'AT']);
+    assert.deepEqual(marketed.hardwareRevisions, ['A', 'B', 'C']);
+    await assert.rejects(t.platform.products.update(systemActor, target.id, { memberStates: ['DE', 'DE'] }), {
+      code: 'PRODUCT_MEMBER_STATE_DUPLICATE',
+    });
     await assert.rejects(t.platform.products.update(systemActor, target.id, { supportEnd: '2027-01-01' }), {
       code: 'PRODUCT_SUPPORT_PERIOD_TOO_SHORT',
     });

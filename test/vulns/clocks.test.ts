@@ -17,7 +17,11 @@ describe('CRA Art. 14 reporting clocks', () => {
 
   async function findingIn(regimes: string[]): Promise<{ productId: string; findingId: string }> {
     const productId = (
-      await t.call('POST', '/api/v1/products', validProduct(`Pump ${regimes.join('-')}`, { regimes }))
+      await t.call(
+        'POST',
+        '/api/v1/products',
+        validProduct(`Pump ${regimes.join('-')}`, { regimes, memberStates: ['DE', 'FR', 'NL'] }),
+      )
     ).json.id;
     const release = (
       await t.call('POST', '/api/v1/releases', {
@@ -68,6 +72,7 @@ describe('CRA Art. 14 reporting clocks', () => {
     const draft = (await t.call('GET', `/api/v1/vulns/clocks/${clock.id}/reports/early-warning`)).json;
     assert.equal(draft.legalBasis, 'Regulation (EU) 2024/2847 Art. 14(2)');
     assert.deepEqual(draft.subject, { vulnerability: 'CVE-2021-23337' });
+    assert.deepEqual(draft.memberStates, ['DE', 'FR', 'NL'], "the product's Member States");
 
     const early = await t.call('POST', `/api/v1/vulns/clocks/${clock.id}/reports/early-warning/sent`, {
       reference: 'ENISA-SRP-0001',
@@ -86,7 +91,10 @@ describe('CRA Art. 14 reporting clocks', () => {
   });
 
   test('a severe incident: 24 h, 72 h, then a month after the notification; overdue clocks come first; reports go in order', async () => {
-    const productId = (await t.call('POST', '/api/v1/products', validProduct('Incident pump'))).json.id;
+    const productId = (
+      await t.call('POST', '/api/v1/products', validProduct('Incident pump', { memberStates: ['IT'] }))
+    ).json.id;
+
     const opened = await t.call('POST', '/api/v1/vulns/clocks', {
       productId,
       title: 'Ransomware on the fleet update mirror',
@@ -121,5 +129,12 @@ describe('CRA Art. 14 reporting clocks', () => {
       draft.previousReports.map((report: any) => report.reference),
       [null, 'CSIRT-DE-42'],
     );
+    const defaulted = await t.call('POST', '/api/v1/vulns/clocks', {
+      productId,
+      title: 'Tampered firmware found on a refurbished pump',
+      description: 'A pump returned from service ran firmware Vigil never signed.',
+    });
+    assert.equal(defaulted.status, 201, defaulted.text);
+    assert.deepEqual(defaulted.json.memberStates, ['IT'], "by default the product's Member States");
   });
 });
