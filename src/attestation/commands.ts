@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { VigilError, type CommandContext } from '../core/index.ts';
+import { VigilError, readArgumentJson, type CommandContext } from '../core/index.ts';
 import type { ReferenceValues } from './appraisal.ts';
 import { referenceValuesFromEventLog } from './tpm/index.ts';
 
@@ -20,14 +20,6 @@ function recordLine(record: RecordView): string {
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
-}
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch (error) {
-    throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
-  }
 }
 
 /** `vigil attestation ...`: reference values, policies, keys, history and re-appraisal. */
@@ -89,7 +81,7 @@ export function attestationCommands(context: CommandContext): Command[] {
             minimumSecurityVersion: options.minimumSecurityVersion,
           });
         } else {
-          values = readJson(options.file!) as ReferenceValues;
+          values = readArgumentJson(options.file!) as ReferenceValues;
           if (options.securityVersion !== undefined) values.securityVersion = options.securityVersion;
           if (options.minimumSecurityVersion !== undefined)
             values.minimumSecurityVersion = options.minimumSecurityVersion;
@@ -160,7 +152,7 @@ export function attestationCommands(context: CommandContext): Command[] {
         .client(command)
         .request<{ id: string; version: number }>('POST', '/api/v1/attestation/policies', {
           productId: options.product,
-          policy: readJson(options.file),
+          policy: readArgumentJson(options.file),
         });
       context.print(
         command,

@@ -1,4 +1,25 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { VigilError } from './errors.ts';
+
+/** A file named on the command line, read whole; one that cannot be read is CLI_FILE_INVALID, naming it. */
+export function readArgumentFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
+  }
+}
+
+/** A JSON file named on the command line; one that cannot be read or is not JSON is CLI_FILE_INVALID. */
+export function readArgumentJson(path: string): unknown {
+  try {
+    return JSON.parse(readArgumentFile(path).toString('utf8')) as unknown;
+  } catch (error) {
+    if (error instanceof VigilError) throw error;
+    throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
+  }
+}
 
 /** How a domain command talks to a running server (implemented by `cli/`, which owns flags and output). */
 export interface ApiClient {

@@ -12,6 +12,7 @@ export {
 } from './keys.ts';
 export { ProblemSchema, withErrors, bearerSecurity, PageQuery, IdParams } from './http.ts';
 export type { ApiClient, CommandContext, Progress } from './cli.ts';
+export { readArgumentFile, readArgumentJson } from './cli.ts';
 export {
   installationFiles,
   readInstallationConfig,

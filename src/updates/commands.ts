@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { VigilError, type CommandContext } from '../core/index.ts';
+import { VigilError, readArgumentFile, readArgumentJson, type CommandContext } from '../core/index.ts';
 import type { Release } from './releases.ts';
 import type { RepositoryStatus } from './repository.ts';
 import type { Rollout } from './rollouts.ts';
@@ -57,14 +57,6 @@ function percentages(value: string): number[] {
   return shares;
 }
 
-function readJsonFile(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch (error) {
-    throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
-  }
-}
-
 /** SHA-256 and SHA-512 of a file, read as a stream (artifacts may be large). */
 async function digestsOf(path: string): Promise<{ sha256: string; sha512: string }> {
   const sha256 = createHash('sha256');
@@ -79,14 +71,6 @@ async function digestsOf(path: string): Promise<{ sha256: string; sha512: string
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
-  } catch (error) {
-    throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
   }
@@ -136,7 +120,7 @@ export function updatesCommands(context: CommandContext): Command[] {
         command: Command,
       ) => {
         const sizes = options.artifact.map(fileSize);
-        const sbom = options.sbom === undefined ? undefined : readText(options.sbom);
+        const sbom = options.sbom === undefined ? undefined : readArgumentFile(options.sbom).toString('utf8');
         const client = context.client(command);
         let created = await client.request<Release>('POST', '/api/v1/releases', {
           productId: options.product,
@@ -189,7 +173,7 @@ export function updatesCommands(context: CommandContext): Command[] {
         .argument('<file>', 'the SBOM'),
     )
     .action(async (id: string, file: string, _options: unknown, command: Command) => {
-      const text = readText(file);
+      const text = readArgumentFile(file).toString('utf8');
       const updated = await context
         .client(command)
         .upload<Release>(`/api/v1/releases/${encodeURIComponent(id)}/sbom`, text, sbomMediaType(text));
@@ -415,7 +399,10 @@ export function updatesCommands(context: CommandContext): Command[] {
       ) => {
         let body: Record<string, unknown>;
         if (options.file !== undefined) {
-          body = { releaseId: options.release, ...(readJsonFile(options.file) as Record<string, unknown>) };
+          body = {
+            releaseId: options.release,
+            ...(readArgumentJson(options.file) as Record<string, unknown>),
+          };
         } else {
           if (options.onFailure !== 'pause' && options.onFailure !== 'abort') {
             throw new VigilError('CLI_USAGE', 'invalid', '--on-failure is pause or abort');

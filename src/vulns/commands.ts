@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
-import { VigilError, type CommandContext } from '../core/index.ts';
+import { VigilError, readArgumentFile, type CommandContext } from '../core/index.ts';
 import type { ImportReport } from './advisory-store.ts';
-import type { FindingView } from './findings.ts';
+import type { FindingView, VexImportReport } from './findings.ts';
 
 /** The files a path names: a file itself, or the files of a directory (not recursive, sorted). */
 function filesOf(path: string): string[] {
@@ -135,6 +135,37 @@ export function vulnsCommands(context: CommandContext): Command[] {
         context.print(command, finding, findingLine);
       },
     );
+
+  context
+    .withClientOptions(
+      vulns
+        .command('vex')
+        .description(
+          "apply a CycloneDX VEX to a release's findings (each change recorded as finding.triaged)",
+        )
+        .argument('<release>', 'release id')
+        .argument('<file>', 'the CycloneDX VEX (JSON)'),
+    )
+    .action(async (release: string, file: string, _options: unknown, command: Command) => {
+      const bytes = readArgumentFile(file);
+      const report = await context
+        .client(command)
+        .upload<VexImportReport>(
+          `/api/v1/releases/${encodeURIComponent(release)}/vex?${new URLSearchParams({ name: basename(file) }).toString()}`,
+          bytes,
+          'application/vnd.cyclonedx+json',
+        );
+      context.print(command, report, (value: VexImportReport) =>
+        [
+          ...value.applied.map(
+            (change) =>
+              `${change.findingId}  ${change.vulnerability}  ${change.componentRef}  ${change.from} -> ${change.to}${change.justification === undefined ? '' : ` (${change.justification})`}`,
+          ),
+          `${value.applied.length} applied, ${value.unchanged} unchanged, ${value.withoutFinding.length} without a finding, ${value.unresolved.length} unresolved`,
+          ...value.unresolved.map((entry) => `  ${entry.vulnerability} ${entry.ref}: ${entry.reason}`),
+        ].join('\n'),
+      );
+    });
 
   return [vulns];
 }

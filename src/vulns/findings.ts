@@ -10,7 +10,13 @@ import {
   type VulnerabilityAliases,
 } from './advisories/index.ts';
 import type { CraClocks } from './clocks.ts';
-import { AdvisoryIndex, ComponentIndex, type Finding as MatchedFinding } from './matching/index.ts';
+import {
+  AdvisoryIndex,
+  ComponentIndex,
+  applyCycloneDxVex,
+  type Finding as MatchedFinding,
+  type VexApplication,
+} from './matching/index.ts';
 import type { ParsedSbom } from './sbom/index.ts';
 
 type FindingRow = Selectable<FindingsTable>;
@@ -26,6 +32,39 @@ export const notAffectedJustifications = [
   'inline_mitigations_already_exist',
 ] as const;
 export type NotAffectedJustification = (typeof notAffectedJustifications)[number];
+
+/** One VEX decision on a finding. */
+export interface TriageChange {
+  state: VexState;
+  justification?: NotAffectedJustification | undefined;
+  fixedReleaseId?: string | undefined;
+  exploited?: boolean | undefined;
+  /** A person's assessment of the severity, over the advisory's CVSS. */
+  severity?:
+    { rating: 'critical' | 'high' | 'medium' | 'low' | 'none'; score?: number | undefined } | undefined;
+  reason: string;
+}
+
+/** What applying a VEX to a release did. */
+export interface VexImportReport {
+  /** Findings whose decision the VEX changed. */
+  applied: {
+    findingId: string;
+    vulnerability: string;
+    componentRef: string;
+    from: VexState;
+    to: VexState;
+    justification?: NotAffectedJustification;
+  }[];
+  /** Findings the VEX named that already stood as it says. */
+  unchanged: number;
+  /** Statements on a component of the release for a vulnerability it has no finding of. */
+  withoutFinding: { vulnerability: string; componentRef: string }[];
+  /** References that name nothing in the release's SBOM, or cannot be decided, with why. */
+  unresolved: VexApplication['unresolved'];
+  /** Components a statement names whose version lies outside the statement's versions. */
+  notApplicable: VexApplication['notApplicable'];
+}
 
 export interface FindingView {
   id: string;
@@ -331,20 +370,7 @@ export class Findings implements PublicationGate {
    * Records a VEX decision (CycloneDX 1.6 analysis / CSAF product status): who, when and why go to
    * the ledger as `finding.triaged`.
    */
-  async triage(
-    actor: Actor,
-    id: string,
-    change: {
-      state: VexState;
-      justification?: NotAffectedJustification | undefined;
-      fixedReleaseId?: string | undefined;
-      exploited?: boolean | undefined;
-      /** A person's assessment of the severity, over the advisory's CVSS. */
-      severity?:
-        { rating: 'critical' | 'high' | 'medium' | 'low' | 'none'; score?: number | undefined } | undefined;
-      reason: string;
-    },
-  ): Promise<FindingView> {
+  async triage(actor: Actor, id: string, change: TriageChange): Promise<FindingView> {
     if (change.state === 'not_affected' && change.justification === undefined) {
       throw new VigilError(
         'FINDING_JUSTIFICATION_MISSING',
@@ -382,38 +408,7 @@ export class Findings implements PublicationGate {
           );
         }
       }
-      const now = toRfc3339(this.clock.now());
-      const exploited = change.exploited ?? row.exploited === 1;
-      await tx
-        .updateTable('findings')
-        .set({
-          state: change.state,
-          justification: change.justification ?? null,
-          fixed_release_id: change.fixedReleaseId ?? null,
-          exploited: exploited ? 1 : 0,
-          exploited_since: exploited ? (row.exploited_since ?? now) : null,
-          ...(change.severity === undefined
-            ? {}
-            : {
-                severity: JSON.stringify({
-                  score: change.severity.score ?? null,
-                  rating: change.severity.rating,
-                  vector: null,
-                  overridden: true,
-                }),
-              }),
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .execute();
-      record(triaged(row, change));
-      if (exploited && row.exploited !== 1) {
-        await this.clocks.startForExploited(tx, record, {
-          productId: row.product_id,
-          vulnerability: row.vulnerability_id,
-          component: row.purl ?? row.component_ref,
-        });
-      }
+      await this.decide(tx, record, row, change);
     });
     return this.get(id);
   }
@@ -435,11 +430,155 @@ export class Findings implements PublicationGate {
       );
   }
 
+  /**
+   * Applies a CycloneDX VEX (a supplier's, or the manufacturer's own analysis tool's) to a release:
+   * each statement that holds for a component of the release's SBOM (references resolved by
+   * bom-ref, BOM-Link or purl; version ranges evaluated) and names a finding's vulnerability or one
+   * of its aliases becomes that finding's VEX decision, recorded as `finding.triaged` by the caller
+   * with the VEX as its reason. All or nothing: a statement that cannot be applied (not_affected
+   * without a justification) refuses the whole document.
+   */
+  async applyVex(
+    actor: Actor,
+    releaseId: string,
+    document: Uint8Array,
+    name: string,
+  ): Promise<VexImportReport> {
+    const stored = await this.store.db
+      .selectFrom('release_sboms')
+      .select('parsed')
+      .where('release_id', '=', releaseId)
+      .executeTakeFirst();
+    if (stored === undefined) {
+      const release = await this.store.db
+        .selectFrom('releases')
+        .select('id')
+        .where('id', '=', releaseId)
+        .executeTakeFirst();
+      if (release === undefined)
+        throw new VigilError('RELEASE_NOT_FOUND', 'not_found', `no release ${releaseId}`);
+      throw new VigilError(
+        'SBOM_NOT_FOUND',
+        'conflict',
+        `release ${releaseId} has no SBOM; a VEX speaks of the components an SBOM lists`,
+      );
+    }
+    const application = applyCycloneDxVex(document, JSON.parse(stored.parsed) as ParsedSbom);
+    for (const statement of application.statements) {
+      if (statement.status === 'not_affected' && statement.justification === undefined) {
+        throw new VigilError(
+          'VULNS_VEX_JUSTIFICATION_MISSING',
+          'invalid',
+          `${statement.vulnerability} on ${statement.componentRef}: not_affected needs analysis.justification ` +
+            '(CISA minimum requirements for VEX)',
+        );
+      }
+    }
+    const report: VexImportReport = {
+      applied: [],
+      unchanged: 0,
+      withoutFinding: [],
+      unresolved: application.unresolved,
+      notApplicable: application.notApplicable,
+    };
+    await this.ledger.transact(actor, async (tx, record) => {
+      const rows = await tx.selectFrom('findings').selectAll().where('release_id', '=', releaseId).execute();
+      for (const statement of application.statements) {
+        const names = new Set([statement.vulnerability, ...statement.aliases]);
+        const matching = rows.filter(
+          (row) =>
+            row.component_ref === statement.componentRef &&
+            [row.vulnerability_id, ...(JSON.parse(row.aliases) as string[])].some((id) => names.has(id)),
+        );
+        if (matching.length === 0) {
+          report.withoutFinding.push({
+            vulnerability: statement.vulnerability,
+            componentRef: statement.componentRef,
+          });
+          continue;
+        }
+        for (const row of matching) {
+          const change = {
+            state: statement.status,
+            justification: statement.justification,
+            fixedReleaseId: statement.status === 'fixed' ? releaseId : undefined,
+            reason: vexReason(name, statement.cyclonedxState, statement.detail),
+          };
+          if (
+            row.state === change.state &&
+            row.justification === (change.justification ?? null) &&
+            row.fixed_release_id === (change.fixedReleaseId ?? null)
+          ) {
+            report.unchanged += 1;
+            continue;
+          }
+          await this.decide(tx, record, row, change);
+          report.applied.push({
+            findingId: row.id,
+            vulnerability: row.vulnerability_id,
+            componentRef: row.component_ref,
+            from: row.state,
+            to: change.state,
+            ...(change.justification === undefined ? {} : { justification: change.justification }),
+          });
+        }
+      }
+    });
+    return report;
+  }
+
+  /** Writes one VEX decision on a finding inside `tx` and records it. */
+  private async decide(
+    tx: Tx,
+    record: (event: LedgerEvent) => void,
+    row: FindingRow,
+    change: TriageChange,
+  ): Promise<void> {
+    const now = toRfc3339(this.clock.now());
+    const exploited = change.exploited ?? row.exploited === 1;
+    await tx
+      .updateTable('findings')
+      .set({
+        state: change.state,
+        justification: change.justification ?? null,
+        fixed_release_id: change.fixedReleaseId ?? null,
+        exploited: exploited ? 1 : 0,
+        exploited_since: exploited ? (row.exploited_since ?? now) : null,
+        ...(change.severity === undefined
+          ? {}
+          : {
+              severity: JSON.stringify({
+                score: change.severity.score ?? null,
+                rating: change.severity.rating,
+                vector: null,
+                overridden: true,
+              }),
+            }),
+        updated_at: now,
+      })
+      .where('id', '=', row.id)
+      .execute();
+    record(triaged(row, change));
+    if (exploited && row.exploited !== 1) {
+      await this.clocks.startForExploited(tx, record, {
+        productId: row.product_id,
+        vulnerability: row.vulnerability_id,
+        component: row.purl ?? row.component_ref,
+      });
+    }
+  }
+
   private async requireRow(db: Queryable, id: string): Promise<FindingRow> {
     const row = await db.selectFrom('findings').selectAll().where('id', '=', id).executeTakeFirst();
     if (row === undefined) throw new VigilError('FINDING_NOT_FOUND', 'not_found', `no finding ${id}`);
     return row;
   }
+}
+
+/** The reason a VEX decision records: which document, what it says and why. */
+function vexReason(name: string, state: string | undefined, detail: string | undefined): string {
+  const said = `VEX ${name || 'document'}: ${state ?? 'listed without analysis'}`;
+  return (detail === undefined ? said : `${said}: ${detail}`).slice(0, 2000);
 }
 
 function triaged(

@@ -53,6 +53,36 @@ const FindingSchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
+const vexMediaTypes = ['application/vnd.cyclonedx+json', 'application/json'];
+const vexUploadLimit = 16 * 1024 * 1024;
+
+const VexImportReportSchema = Type.Object({
+  applied: Type.Array(
+    Type.Object({
+      findingId: Type.String(),
+      vulnerability: Type.String(),
+      componentRef: Type.String(),
+      from: VexStateSchema,
+      to: VexStateSchema,
+      justification: Type.Optional(Type.String()),
+    }),
+  ),
+  unchanged: Type.Integer({ description: 'Findings that already stood as the VEX says' }),
+  withoutFinding: Type.Array(Type.Object({ vulnerability: Type.String(), componentRef: Type.String() }), {
+    description: 'Statements on a component for a vulnerability the release has no finding of',
+  }),
+  unresolved: Type.Array(
+    Type.Object({ vulnerability: Type.String(), ref: Type.String(), reason: Type.String() }),
+  ),
+  notApplicable: Type.Array(
+    Type.Object({
+      vulnerability: Type.String(),
+      componentRef: Type.String(),
+      version: Type.Optional(Type.String()),
+    }),
+  ),
+});
+
 const FindingsPage = Type.Object({
   findings: Type.Array(FindingSchema),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
@@ -568,6 +598,58 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
       async (request) =>
         vulns.findings.setPolicy(actorOf(callerOf(request)), request.params.id, request.body),
     );
+
+    await app.register(async (uploads) => {
+      // A VEX document is read as the bytes sent (CycloneDX JSON), at most 16 MiB.
+      uploads.removeContentTypeParser('application/json');
+      uploads.addContentTypeParser(
+        vexMediaTypes,
+        { parseAs: 'buffer', bodyLimit: vexUploadLimit },
+        (_request, body, done) => done(null, body),
+      );
+      uploads.post(
+        '/api/v1/releases/:id/vex',
+        {
+          config: { scope: 'vulnerabilities:write' },
+          schema: {
+            tags: ['vulnerabilities'],
+            summary:
+              "Apply a CycloneDX VEX to the release's findings (each change recorded as finding.triaged)",
+            description:
+              "Statements are resolved against the release's SBOM (bom-ref, BOM-Link or purl; version ranges evaluated) and matched to findings by vulnerability id or alias. All or nothing; up to 16 MiB.",
+            security: bearerSecurity,
+            consumes: vexMediaTypes,
+            params: IdParams,
+            querystring: Type.Object(
+              {
+                name: Type.Optional(
+                  Type.String({ maxLength: 300, description: 'The document, for the record' }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+            body: Type.String({ format: 'binary', description: 'The CycloneDX VEX (JSON)' }),
+            response: withErrors({ 200: VexImportReportSchema }),
+          },
+        },
+        async (request) => {
+          const body = request.body as unknown;
+          if (!Buffer.isBuffer(body)) {
+            throw new VigilError(
+              'REQUEST_MEDIA_TYPE_UNSUPPORTED',
+              'unsupported_media',
+              `send the VEX as ${vexMediaTypes.join(' or ')}`,
+            );
+          }
+          return vulns.findings.applyVex(
+            actorOf(callerOf(request)),
+            (request.params as { id: string }).id,
+            body,
+            (request.query as { name?: string }).name ?? '',
+          );
+        },
+      );
+    });
 
     await app.register(async (uploads) => {
       // Advisory files arrive as they are (JSON, JSON-lines, gzip): read as bytes, detected by content.

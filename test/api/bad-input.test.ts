@@ -1741,6 +1741,37 @@ const operations: Record<string, Operation> = {
       unknownQueryCase(url),
     ];
   },
+  'POST /api/v1/releases/{id}/vex': (f) => {
+    const url = `/api/v1/releases/${f.releaseId}/vex`;
+    const cyclonedx = (payload: string) => ({ payload, contentType: 'application/vnd.cyclonedx+json' });
+    const vex = '{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[]}';
+    return [
+      ...badIdCases((id) => `/api/v1/releases/${id}/vex`).map((c) => ({ ...c, raw: cyclonedx(vex) })),
+      {
+        name: 'unknown release',
+        url: `/api/v1/releases/${unknownId}/vex`,
+        raw: cyclonedx(vex),
+        status: 404,
+        code: 'RELEASE_NOT_FOUND',
+      },
+      { name: 'release without an SBOM', url, raw: cyclonedx(vex), status: 409, code: 'SBOM_NOT_FOUND' },
+      {
+        name: 'bytes',
+        url,
+        raw: { payload: vex, contentType: 'application/octet-stream' },
+        status: 415,
+        code: MEDIA,
+      },
+      unknownQueryCase(url),
+      {
+        name: 'document name too long',
+        url: `${url}?name=${'x'.repeat(301)}`,
+        raw: cyclonedx(vex),
+        status: 400,
+        code: INVALID,
+      },
+    ];
+  },
   'POST /api/v1/releases/{id}/approvals': () => {
     const url = `/api/v1/releases/${unknownId}/approvals`;
     return [
@@ -1926,6 +1957,8 @@ describe('bad input is refused with problem+json and changes nothing', () => {
       'POST /api/v1/releases/{id}/sbom': 32 * 1024 * 1024,
       // Advisory feeds: a whole ecosystem's OSV JSON-lines.
       'POST /api/v1/vulns/advisories': 64 * 1024 * 1024,
+      // VEX documents of a whole product line.
+      'POST /api/v1/releases/{id}/vex': 16 * 1024 * 1024,
     };
     // Artifacts are streamed, not read as JSON: their cap (VIGIL_ARTIFACT_MAX_BYTES, 4 GiB) is
     // the artifact store's, tested with the store (test/updates/artifacts.test.ts).

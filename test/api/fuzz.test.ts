@@ -126,6 +126,7 @@ const bodies: fc.Arbitrary<Shot['body']> = fc.oneof(
           'text/plain',
           'application/xml',
           'application/octet-stream',
+          'application/vnd.cyclonedx+json',
           'multipart/form-data; boundary=x',
           '',
         ),
@@ -147,20 +148,9 @@ describe('fuzzing every write endpoint', () => {
   let t: TestPlatform;
   let f: Fixtures;
 
-  /** A draft release of the fixture product, so release routes reach their domain rules. */
-  let releaseId = unknownId;
-
   before(async () => {
     t = await startTestPlatform();
     f = await createFixtures(t);
-    const release = await t.call('POST', '/api/v1/releases', {
-      productId: f.productId,
-      version: '0.1.0',
-      securityVersion: 0,
-      hardwareRevisions: ['rev-a'],
-    });
-    assert.equal(release.status, 201, release.text);
-    releaseId = release.json.id;
     await t.platform.ledger.integrate();
   });
   after(async () => t?.close());
@@ -254,19 +244,23 @@ describe('fuzzing every write endpoint', () => {
     },
     'POST /api/v1/releases': { pathArgs: () => fc.constant(''), url: () => '/api/v1/releases' },
     'POST /api/v1/releases/{id}/artifacts': {
-      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.releaseId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/artifacts?name=firmware.bin`,
     },
     'POST /api/v1/releases/{id}/sbom': {
-      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.releaseId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/sbom`,
     },
+    'POST /api/v1/releases/{id}/vex': {
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.releaseId), fc.uuid(), fc.string()),
+      url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/vex`,
+    },
     'POST /api/v1/releases/{id}/approvals': {
-      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.releaseId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/approvals`,
     },
     'POST /api/v1/releases/{id}/publish': {
-      pathArgs: () => fc.oneof(fc.constant(releaseId), fc.uuid(), fc.string()),
+      pathArgs: (fx) => fc.oneof(fc.constant(fx.releaseId), fc.uuid(), fc.string()),
       url: (_fx, id) => `/api/v1/releases/${encodeURIComponent(id)}/publish`,
     },
     'POST /api/v1/products/{id}/tuf': {
