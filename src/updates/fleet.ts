@@ -220,6 +220,36 @@ export class Fleet {
     return sites;
   }
 
+  /**
+   * How many devices in the field still run each release: devices of its product, neither revoked
+   * nor decommissioned, whose
+   * last check-in reported its version, or whose last appraisal measured it (either counts, so a
+   * device is never missed while one of the two is stale).
+   */
+  async devicesRunning(
+    releases: readonly { id: string; productId: string; version: string }[],
+    db: Queryable = this.options.store.db,
+  ): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const release of releases) {
+      const row = await db
+        .selectFrom('devices')
+        .leftJoin('device_update_states', 'device_update_states.device_id', 'devices.id')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('devices.product_id', '=', release.productId)
+        .where('devices.status', 'not in', ['revoked', 'decommissioned'])
+        .where((eb) =>
+          eb.or([
+            eb('device_update_states.version', '=', release.version),
+            eb('devices.trust_release', '=', release.version),
+          ]),
+        )
+        .executeTakeFirstOrThrow();
+      counts.set(release.id, Number(row.count));
+    }
+    return counts;
+  }
+
   /** Last reported version of each of `deviceIds` that has checked in. */
   async versionsOf(
     deviceIds: readonly string[],

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { FindingsTable, Queryable, Store, Tx } from '../store/index.ts';
-import type { PublicationGate, Release } from '../updates/index.ts';
+import type { Fleet, PublicationGate, Release } from '../updates/index.ts';
 import {
   mergeAliases,
   type Advisory,
@@ -89,6 +89,8 @@ export interface FindingView {
   exploited: boolean;
   withdrawn: boolean;
   deadline: string | null;
+  /** Devices in the field still running the release (see `Fleet.devicesRunning`). */
+  exposure: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -129,12 +131,14 @@ export class Findings implements PublicationGate {
   private componentIndex: ComponentIndex | undefined;
 
   private readonly clocks: CraClocks;
+  private readonly fleet: Fleet;
 
-  constructor(options: { store: Store; ledger: Ledger; clock: Clock; clocks: CraClocks }) {
+  constructor(options: { store: Store; ledger: Ledger; clock: Clock; clocks: CraClocks; fleet: Fleet }) {
     this.store = options.store;
     this.ledger = options.ledger;
     this.clock = options.clock;
     this.clocks = options.clocks;
+    this.fleet = options.fleet;
   }
 
   /** Forgets the advisory index (advisories changed); the next match rebuilds it. */
@@ -309,15 +313,45 @@ export class Findings implements PublicationGate {
     const rows = await query.execute();
     const page = rows.slice(0, filter.limit);
     const policies = await this.policiesOf(page.map((row) => row.product_id));
+    const exposure = await this.exposureOf(page.map((row) => row.release_id));
     return {
-      findings: page.map((row) => toView(row, policies.get(row.product_id))),
+      findings: page.map((row) =>
+        toView(row, policies.get(row.product_id), exposure.get(row.release_id) ?? 0),
+      ),
       nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
     };
   }
 
   async get(id: string, db: Queryable = this.store.db): Promise<FindingView> {
     const row = await this.requireRow(db, id);
-    return toView(row, (await this.policiesOf([row.product_id], db)).get(row.product_id));
+    const exposure = await this.exposureOf([row.release_id], db);
+    return toView(
+      row,
+      (await this.policiesOf([row.product_id], db)).get(row.product_id),
+      exposure.get(row.release_id) ?? 0,
+    );
+  }
+
+  /** Devices still running each of these releases. */
+  private async exposureOf(
+    releaseIds: readonly string[],
+    db: Queryable = this.store.db,
+  ): Promise<Map<string, number>> {
+    const ids = [...new Set(releaseIds)];
+    if (ids.length === 0) return new Map();
+    const releases = await db
+      .selectFrom('releases')
+      .select(['id', 'product_id', 'version'])
+      .where('id', 'in', ids)
+      .execute();
+    return this.fleet.devicesRunning(
+      releases.map((release) => ({
+        id: release.id,
+        productId: release.product_id,
+        version: release.version,
+      })),
+      db,
+    );
   }
 
   private async policiesOf(
@@ -645,7 +679,7 @@ export function deadlineOf(
   return toRfc3339(new Date(bySeverity));
 }
 
-function toView(row: FindingRow, policy?: RemediationPolicy): FindingView {
+function toView(row: FindingRow, policy: RemediationPolicy | undefined, exposure: number): FindingView {
   return {
     id: row.id,
     vulnerability: row.vulnerability_id,
@@ -664,6 +698,7 @@ function toView(row: FindingRow, policy?: RemediationPolicy): FindingView {
     exploited: row.exploited === 1,
     withdrawn: row.withdrawn === 1,
     deadline: deadlineOf(row, policy),
+    exposure,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -49,6 +49,10 @@ const FindingSchema = Type.Object({
   exploited: Type.Boolean(),
   withdrawn: Type.Boolean(),
   deadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  exposure: Type.Integer({
+    minimum: 0,
+    description: 'Devices in the field still running the release (last check-in or last appraisal)',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });

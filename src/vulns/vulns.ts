@@ -43,7 +43,7 @@ export class Vulns {
     this.sboms = new ReleaseSboms({ store, clock });
     this.clocks = new CraClocks({ store, ledger, clock });
     this.csaf = new CsafPublications({ store, ledger, clock, build: options.build });
-    this.findings = new Findings({ store, ledger, clock, clocks: this.clocks });
+    this.findings = new Findings({ store, ledger, clock, clocks: this.clocks, fleet: options.updates.fleet });
     this.advisories = new AdvisoryStore({ store, ledger, clock, findings: this.findings });
     // Every SBOM attached to a release is read here (parsed, validated, kept) and matched against
     // every advisory in the same transaction; every publication passes the findings gate.

@@ -97,6 +97,48 @@ for (const kind of await storeKinds())
       assert.deepEqual(strip(await findingsOf(late)), strip(await findingsOf(early)));
     });
 
+    test("a finding's exposure counts the devices in the field still running its release", async () => {
+      const device = async (serial: string) => {
+        const created = await t.call('POST', '/api/v1/devices', {
+          serial,
+          productId,
+          hardwareRevision: 'rev-a',
+          bootstrap: { method: 'secret' },
+        });
+        assert.equal(created.status, 201, created.text);
+        return t.platform.store.db
+          .selectFrom('devices')
+          .selectAll()
+          .where('id', '=', created.json.id)
+          .executeTakeFirstOrThrow();
+      };
+      const checkin = async (row: Awaited<ReturnType<typeof device>>, version: string) =>
+        t.platform.updates.devices.checkin(row, { version });
+      assert.ok((await findingsOf(early)).every((finding) => finding.exposure === 0));
+      // Two report 1.6.3 at check-in; one reports 1.6.2 but its last appraisal measured 1.6.3; one runs
+      // the rebuild; one ran 1.6.3 until it was decommissioned.
+      await checkin(await device('MB-1'), '1.6.3');
+      await checkin(await device('MB-2'), '1.6.3');
+      const measured = await device('MB-3');
+      await checkin(measured, '1.6.2');
+      await t.platform.identity.devices.recordTrust(t.platform.store.db, measured.id, {
+        status: 'affirming',
+        appraisedAt: t.clock.now().toISOString(),
+        secureBoot: 'enabled',
+        measuredRelease: '1.6.3',
+        attestationId: '01970000-0000-7000-8000-000000000001',
+      });
+      await checkin(await device('MB-4'), '1.6.3-rebuild');
+      const retired = await device('MB-5');
+      await checkin(retired, '1.6.3');
+      const decommissioned = await t.call('POST', `/api/v1/devices/${retired.id}/decommission`, {});
+      assert.ok(decommissioned.status < 300, decommissioned.text);
+      const exposures = (await findingsOf(early)).map((finding) => finding.exposure);
+      assert.ok(exposures.length > 0 && exposures.every((exposure) => exposure === 3), String(exposures));
+      const [first] = await findingsOf(late);
+      assert.equal(first.exposure, 1);
+    });
+
     test('the KEV catalogue marks actively exploited findings, which then fall due within days', async () => {
       // GitHub's advisory for the generic HTTP/2 rapid reset CVE, as OSV (shape of GHSA-qppj-fm5r-hxr3):
       // the Go database names the Go-specific CVE, CISA's catalogue the generic one.
