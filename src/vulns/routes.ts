@@ -5,7 +5,7 @@ import { IdParams, VigilError, bearerSecurity, toRfc3339, withErrors } from '../
 import { MemberStateSchema } from '../products/index.ts';
 import { craReports } from './clocks.ts';
 import { notAffectedJustifications, type FindingView } from './findings.ts';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Vulns } from './vulns.ts';
 import { csafFileName } from './csaf/publication.ts';
 import { cycloneDxVex, openVex } from './vex-export.ts';
@@ -59,6 +59,12 @@ const FindingSchema = Type.Object({
 
 const vexMediaTypes = ['application/vnd.cyclonedx+json', 'application/json'];
 const vexUploadLimit = 16 * 1024 * 1024;
+const advisoryMediaTypes = [
+  'application/octet-stream',
+  'application/json',
+  'application/gzip',
+  'application/x-ndjson',
+];
 
 const VexImportReportSchema = Type.Object({
   applied: Type.Array(
@@ -603,107 +609,105 @@ export function vulnsRoutes(vulns: Vulns): FastifyPluginAsyncTypebox {
         vulns.findings.setPolicy(actorOf(callerOf(request)), request.params.id, request.body),
     );
 
-    await app.register(async (uploads) => {
-      // A VEX document is read as the bytes sent (CycloneDX JSON), at most 16 MiB.
-      uploads.removeContentTypeParser('application/json');
-      uploads.addContentTypeParser(
-        vexMediaTypes,
-        { parseAs: 'buffer', bodyLimit: vexUploadLimit },
-        (_request, body, done) => done(null, body),
-      );
-      uploads.post(
-        '/api/v1/releases/:id/vex',
-        {
-          config: { scope: 'vulnerabilities:write' },
-          schema: {
-            tags: ['vulnerabilities'],
-            summary:
-              "Apply a CycloneDX VEX to the release's findings (each change recorded as finding.triaged)",
-            description:
-              "Statements are resolved against the release's SBOM (bom-ref, BOM-Link or purl; version ranges evaluated) and matched to findings by vulnerability id or alias. All or nothing; up to 16 MiB.",
-            security: bearerSecurity,
-            consumes: vexMediaTypes,
-            params: IdParams,
-            querystring: Type.Object(
-              {
-                name: Type.Optional(
-                  Type.String({ maxLength: 300, description: 'The document, for the record' }),
-                ),
-              },
-              { additionalProperties: false },
-            ),
-            body: Type.String({ format: 'binary', description: 'The CycloneDX VEX (JSON)' }),
-            response: withErrors({ 200: VexImportReportSchema }),
+    // Documents arrive as the bytes sent, read whole (no JSON parsing before their own readers).
+    const fileName = Type.Object(
+      {
+        name: Type.Optional(
+          Type.String({ maxLength: 300, description: 'The file the document came from, for the record' }),
+        ),
+      },
+      { additionalProperties: false },
+    );
+    await app.register(
+      byteUploads(vexMediaTypes, vexUploadLimit, 'the VEX', (uploads, bytesOf) =>
+        uploads.post(
+          '/api/v1/releases/:id/vex',
+          {
+            config: { scope: 'vulnerabilities:write' },
+            schema: {
+              tags: ['vulnerabilities'],
+              summary:
+                "Apply a CycloneDX VEX to the release's findings (each change recorded as finding.triaged)",
+              description:
+                "Statements are resolved against the release's SBOM (bom-ref, BOM-Link or purl; version ranges evaluated) and matched to findings by vulnerability id or alias. All or nothing; up to 16 MiB.",
+              security: bearerSecurity,
+              consumes: vexMediaTypes,
+              params: IdParams,
+              querystring: fileName,
+              body: Type.String({ format: 'binary', description: 'The CycloneDX VEX (JSON)' }),
+              response: withErrors({ 200: VexImportReportSchema }),
+            },
           },
-        },
-        async (request) => {
-          const body = request.body as unknown;
-          if (!Buffer.isBuffer(body)) {
-            throw new VigilError(
-              'REQUEST_MEDIA_TYPE_UNSUPPORTED',
-              'unsupported_media',
-              `send the VEX as ${vexMediaTypes.join(' or ')}`,
-            );
-          }
-          return vulns.findings.applyVex(
-            actorOf(callerOf(request)),
-            (request.params as { id: string }).id,
-            body,
-            (request.query as { name?: string }).name ?? '',
-          );
-        },
-      );
-    });
+          async (request) =>
+            vulns.findings.applyVex(
+              actorOf(callerOf(request)),
+              (request.params as { id: string }).id,
+              bytesOf(request),
+              (request.query as { name?: string }).name ?? '',
+            ),
+        ),
+      ),
+    );
+    // Advisory files: JSON, JSON-lines or gzip, detected by content.
+    await app.register(
+      byteUploads(advisoryMediaTypes, advisoryUploadLimit, 'the advisory file', (uploads, bytesOf) =>
+        uploads.post(
+          '/api/v1/vulns/advisories',
+          {
+            config: { scope: 'vulnerabilities:write' },
+            schema: {
+              tags: ['vulnerabilities'],
+              summary:
+                'Import advisories: an OSV record or JSON-lines (gzip or not), a CSAF 2.0 document, or the CISA KEV catalogue',
+              description:
+                'Re-importing changes nothing; a changed advisory replaces its record and is matched again. Up to 64 MiB.',
+              security: bearerSecurity,
+              consumes: advisoryMediaTypes,
+              querystring: fileName,
+              body: Type.String({ format: 'binary' }),
+              response: withErrors({ 200: ImportReportSchema }),
+            },
+          },
+          async (request) =>
+            vulns.advisories.import(
+              actorOf(callerOf(request)),
+              bytesOf(request),
+              (request.query as { name?: string }).name ?? '',
+            ),
+        ),
+      ),
+    );
+  };
+}
 
-    await app.register(async (uploads) => {
-      // Advisory files arrive as they are (JSON, JSON-lines, gzip): read as bytes, detected by content.
-      uploads.removeContentTypeParser('application/json');
-      uploads.addContentTypeParser(
-        ['application/octet-stream', 'application/json', 'application/gzip', 'application/x-ndjson'],
-        { parseAs: 'buffer', bodyLimit: advisoryUploadLimit },
-        (_request, body, done) => done(null, body),
-      );
-      uploads.post(
-        '/api/v1/vulns/advisories',
-        {
-          config: { scope: 'vulnerabilities:write' },
-          schema: {
-            tags: ['vulnerabilities'],
-            summary:
-              'Import advisories: an OSV record or JSON-lines (gzip or not), a CSAF 2.0 document, or the CISA KEV catalogue',
-            description:
-              'Re-importing changes nothing; a changed advisory replaces its record and is matched again. Up to 64 MiB.',
-            security: bearerSecurity,
-            consumes: [
-              'application/octet-stream',
-              'application/json',
-              'application/gzip',
-              'application/x-ndjson',
-            ],
-            querystring: Type.Object(
-              { name: Type.Optional(Type.String({ maxLength: 300 })) },
-              { additionalProperties: false },
-            ),
-            body: Type.String({ format: 'binary' }),
-            response: withErrors({ 200: ImportReportSchema }),
-          },
-        },
-        async (request) => {
-          const body = request.body as unknown;
-          if (!Buffer.isBuffer(body)) {
-            throw new VigilError(
-              'REQUEST_MEDIA_TYPE_UNSUPPORTED',
-              'unsupported_media',
-              'send the advisory file as application/octet-stream',
-            );
-          }
-          return vulns.advisories.import(
-            actorOf(callerOf(request)),
-            body,
-            (request.query as { name?: string }).name ?? '',
-          );
-        },
-      );
+/**
+ * A plugin whose routes read their body as the bytes sent, for these media types and up to `limit`
+ * (its own content-type parsers, so they do not reach the JSON routes). `bytesOf` refuses any other
+ * media type with 415.
+ */
+function byteUploads(
+  mediaTypes: string[],
+  limit: number,
+  what: string,
+  routes: (uploads: FastifyInstance, bytesOf: (request: FastifyRequest) => Buffer) => void,
+): FastifyPluginAsync {
+  return async (uploads) => {
+    uploads.removeContentTypeParser('application/json');
+    uploads.addContentTypeParser(
+      mediaTypes,
+      { parseAs: 'buffer', bodyLimit: limit },
+      (_request, body, done) => done(null, body),
+    );
+    routes(uploads, (request) => {
+      const body = request.body as unknown;
+      if (!Buffer.isBuffer(body)) {
+        throw new VigilError(
+          'REQUEST_MEDIA_TYPE_UNSUPPORTED',
+          'unsupported_media',
+          `send ${what} as ${mediaTypes.join(' or ')}`,
+        );
+      }
+      return body;
     });
   };
 }
