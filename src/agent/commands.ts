@@ -37,6 +37,14 @@ function httpsUrl(value: string): URL {
   return url;
 }
 
+/** `--server`: the device endpoint (https), from the flag or VIGIL_DEVICE_URL. */
+function serverOption(): Option {
+  return new Option('--server <url>', 'the device endpoint, https://')
+    .env('VIGIL_DEVICE_URL')
+    .argParser(httpsUrl)
+    .makeOptionMandatory();
+}
+
 function pcrSelection(value: string): PcrSelection {
   try {
     return parsePcrSelection(value);
@@ -107,12 +115,7 @@ export function agentCommands(context: CommandContext): Command[] {
       'attest this device: fetch a nonce, bind the attestation key on first use, send evidence ' +
         '(a TPM quote and event log, or a DICE chain) and print the appraisal; exits 0 only when it is affirming',
     )
-    .addOption(
-      new Option('--server <url>', 'the device endpoint, https://')
-        .env('VIGIL_DEVICE_URL')
-        .argParser(httpsUrl)
-        .makeOptionMandatory(),
-    )
+    .addOption(serverOption())
     .requiredOption('--ca <pem>', "CA certificates (PEM) the server's TLS certificate chains to")
     .requiredOption('--cert <pem>', "this device's certificate (PEM), from EST enrollment")
     .requiredOption('--key <pem>', 'the private key of the device certificate (PEM)')
@@ -260,12 +263,7 @@ function updateCommand(): Command {
       'update this device: check in, verify and download the offered release with TUF (tuf-js), install it ' +
         'into the inactive A/B slot, health-check it, switch slots, report each step, attest and check in again',
     )
-    .addOption(
-      new Option('--server <url>', 'the device endpoint, https://')
-        .env('VIGIL_DEVICE_URL')
-        .argParser(httpsUrl)
-        .makeOptionMandatory(),
-    )
+    .addOption(serverOption())
     .requiredOption('--ca <pem>', "CA certificates (PEM) the server's TLS certificate chains to")
     .requiredOption('--cert <pem>', "this device's certificate (PEM), from EST enrollment")
     .requiredOption('--key <pem>', 'the private key of the device certificate (PEM)')
@@ -448,12 +446,7 @@ function simulateCommand(context: CommandContext): Command {
     .requiredOption('--devices <n>', 'how many devices the fleet has', wholeNumber(0, 100_000))
     .addOption(new Option('--admin <url>', 'Vigil admin API').env('VIGIL_URL'))
     .addOption(new Option('--token-file <file>', 'file holding the API token (default: $VIGIL_TOKEN)'))
-    .addOption(
-      new Option('--server <url>', 'the device endpoint, https://')
-        .env('VIGIL_DEVICE_URL')
-        .argParser(httpsUrl)
-        .makeOptionMandatory(),
-    )
+    .addOption(serverOption())
     .requiredOption('--ca <pem>', "CA certificates (PEM) the device endpoint's TLS certificate chains to")
     .requiredOption('--product <id>', 'the product the devices are of')
     .requiredOption('--hardware-revision <rev>', 'the hardware revision of new devices')

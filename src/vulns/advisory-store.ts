@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Insertable } from 'kysely';
+import type { AdvisoriesTable, KevEntriesTable, Store } from '../store/index.ts';
 import {
   parseAdvisoryFile,
   preferredVulnerabilityId,
@@ -64,6 +65,7 @@ export class AdvisoryStore {
         );
         const changed: Advisory[] = [];
         const withdrawn: string[] = [];
+        const rows = new Map<string, Insertable<AdvisoriesTable>>();
         for (const advisory of batch) {
           const key = keyOf(advisory);
           const document = canonicalJson(advisory);
@@ -85,16 +87,25 @@ export class AdvisoryStore {
             document,
             imported_at: now,
           };
-          await tx
-            .insertInto('advisories')
-            .values(row)
-            .onConflict((conflict) => conflict.column('id').doUpdateSet({ ...row }))
-            .execute();
+          rows.set(key, row);
           if (before === undefined) report.added += 1;
           else report.updated += 1;
           if (advisory.withdrawn === undefined) changed.push(advisory);
           else withdrawn.push(advisory.id);
         }
+        await this.options.store.insertMany(tx, 'advisories', [...rows.values()], {
+          columns: ['id'],
+          update: [
+            'vulnerability_id',
+            'aliases',
+            'source',
+            'modified',
+            'withdrawn',
+            'digest',
+            'document',
+            'imported_at',
+          ],
+        });
         if (changed.length > 0 || withdrawn.length > 0) this.options.findings.forgetAdvisories();
         report.findings += await this.options.findings.matchAdvisories(tx, changed);
         await this.options.findings.withdraw(tx, withdrawn);
@@ -141,6 +152,7 @@ export class AdvisoryStore {
       const stored = new Map(
         (await tx.selectFrom('kev_entries').selectAll().execute()).map((row) => [row.cve, row]),
       );
+      const rows = new Map<string, Insertable<KevEntriesTable>>();
       for (const entry of catalogue.entries) {
         const row = {
           cve: entry.cveId,
@@ -155,14 +167,14 @@ export class AdvisoryStore {
           report.unchanged += 1;
           continue;
         }
-        await tx
-          .insertInto('kev_entries')
-          .values(row)
-          .onConflict((conflict) => conflict.column('cve').doUpdateSet({ ...row }))
-          .execute();
+        rows.set(row.cve, row);
         if (before === undefined) report.added += 1;
         else report.updated += 1;
       }
+      await this.options.store.insertMany(tx, 'kev_entries', [...rows.values()], {
+        columns: ['cve'],
+        update: ['date_added', 'due_date', 'ransomware', 'vendor', 'product'],
+      });
       report.exploited = await this.options.findings.markExploited(
         tx,
         new Set(catalogue.entries.map((entry) => entry.cveId)),
