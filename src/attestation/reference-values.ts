@@ -1,9 +1,9 @@
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
+import { requireProduct } from '../products/index.ts';
 import {
   isUniqueViolation,
   type AttestationReferenceValuesTable,
-  type Queryable,
   type Store,
   type Tx,
 } from '../store/index.ts';
@@ -56,12 +56,6 @@ async function versionRace<T>(work: Promise<T>): Promise<T> {
       );
     throw error;
   }
-}
-
-async function requireProduct(db: Queryable, productId: string): Promise<void> {
-  const product = await db.selectFrom('products').select('id').where('id', '=', productId).executeTakeFirst();
-  if (product === undefined)
-    throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
 }
 
 /**

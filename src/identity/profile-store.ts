@@ -1,5 +1,6 @@
-import { VigilError, toRfc3339, type Clock } from '../core/index.ts';
+import { toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
+import { requireProduct } from '../products/index.ts';
 import type { Queryable, Store } from '../store/index.ts';
 import { defaultProfile, validateProfile, type CertificateProfile } from './profiles.ts';
 
@@ -48,13 +49,7 @@ export class IdentityProfiles {
     changes: Partial<CertificateProfile>,
   ): Promise<CertificateProfile & { version: number }> {
     const updated = await this.ledger.transact(actor, async (tx, record) => {
-      const product = await tx
-        .selectFrom('products')
-        .select('id')
-        .where('id', '=', productId)
-        .executeTakeFirst();
-      if (product === undefined)
-        throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
+      await requireProduct(tx, productId);
       const current = await this.get(productId, tx);
       const { version, ...base } = current;
       const next = validateProfile({

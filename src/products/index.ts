@@ -1,5 +1,6 @@
 export {
   ProductService,
+  requireProduct,
   regimes,
   memberStates,
   ownershipStages,

@@ -99,6 +99,16 @@ export interface Ownership {
   gaps: OwnershipStage[];
 }
 
+/**
+ * The product's record, or PRODUCT_NOT_FOUND: for the modules above that check a product inside
+ * their own transaction.
+ */
+export async function requireProduct(db: Queryable, id: string): Promise<ProductsTable> {
+  const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+  if (row === undefined) throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${id}`);
+  return row;
+}
+
 /** CRA Art. 13(8): the support period is at least five years unless the expected use is shorter. */
 const craMinimumSupportYears = 5;
 
@@ -324,10 +334,8 @@ export class ProductService {
     return this.ownership(id);
   }
 
-  private async requireRow(db: Queryable, id: string): Promise<ProductsTable> {
-    const row = await db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
-    if (row === undefined) throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${id}`);
-    return row;
+  private requireRow(db: Queryable, id: string): Promise<ProductsTable> {
+    return requireProduct(db, id);
   }
 
   private async gapsOf(db: Queryable, ids: string[]): Promise<Map<string, OwnershipStage[]>> {

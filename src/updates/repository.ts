@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { VigilError, toRfc3339, type Clock } from '../core/index.ts';
 import type { Keystore } from '../identity/index.ts';
 import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
+import { requireProduct } from '../products/index.ts';
 import {
   isUniqueViolation,
   type Store,
@@ -122,13 +123,7 @@ export class TufRepositories {
     const targetsThreshold = options.targetsThreshold ?? 1;
     checkThreshold('root', rootThreshold, rootKeys);
     checkThreshold('targets', targetsThreshold, signers.length);
-    const product = await this.store.db
-      .selectFrom('products')
-      .select('id')
-      .where('id', '=', productId)
-      .executeTakeFirst();
-    if (product === undefined)
-      throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
+    await requireProduct(this.store.db, productId);
     if (signers.some((principal) => principal !== null)) {
       const known = await this.store.db
         .selectFrom('principals')

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
+import { requireProduct } from '../products/index.ts';
 import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { CraClocksTable, Queryable, Store, Tx } from '../store/index.ts';
 
@@ -115,13 +116,7 @@ export class CraClocks {
       throw new VigilError('CRA_AWARENESS_IN_FUTURE', 'invalid', 'awareness cannot lie in the future');
     }
     await this.options.ledger.transact(actor, async (tx, record) => {
-      const product = await tx
-        .selectFrom('products')
-        .select(['id', 'member_states'])
-        .where('id', '=', input.productId)
-        .executeTakeFirst();
-      if (product === undefined)
-        throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${input.productId}`);
+      const product = await requireProduct(tx, input.productId);
       await tx
         .insertInto('cra_clocks')
         .values({

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
+import { requireProduct } from '../products/index.ts';
 import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { FindingsTable, Queryable, Store, Tx } from '../store/index.ts';
 import type { Fleet, PublicationGate, Release } from '../updates/index.ts';
@@ -380,13 +381,7 @@ export class Findings implements PublicationGate {
       );
     }
     await this.ledger.transact(actor, async (tx, record) => {
-      const product = await tx
-        .selectFrom('products')
-        .select('id')
-        .where('id', '=', productId)
-        .executeTakeFirst();
-      if (product === undefined)
-        throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
+      await requireProduct(tx, productId);
       const now = toRfc3339(this.clock.now());
       await tx
         .insertInto('remediation_policies')

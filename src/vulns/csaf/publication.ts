@@ -1,5 +1,6 @@
 import { VigilError, toRfc3339, type Clock } from '../../core/index.ts';
 import type { Actor, Ledger } from '../../ledger/index.ts';
+import { requireProduct } from '../../products/index.ts';
 import { isUniqueViolation, type Store } from '../../store/index.ts';
 import { csafDocument, type CsafFinding, type CsafPublisher } from './documents.ts';
 
@@ -73,13 +74,7 @@ export class CsafPublications {
       );
     }
     const db = this.options.store.db;
-    const product = await db
-      .selectFrom('products')
-      .select(['id', 'name'])
-      .where('id', '=', productId)
-      .executeTakeFirst();
-    if (product === undefined)
-      throw new VigilError('PRODUCT_NOT_FOUND', 'not_found', `no product ${productId}`);
+    const product = await requireProduct(db, productId);
     const releases = await db
       .selectFrom('releases')
       .select(['id', 'version'])
