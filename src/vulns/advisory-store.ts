@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, toRfc3339, type Clock } from '../core/index.ts';
-import type { Actor, Ledger } from '../ledger/index.ts';
+import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Insertable } from 'kysely';
 import type { AdvisoriesTable, KevEntriesTable, Store } from '../store/index.ts';
 import {
@@ -51,6 +51,20 @@ export class AdvisoryStore {
         .slice(0, 20)
         .map((error) => ({ where: `line ${error.line}`, message: error.message }));
     }
+    // The import's ledger event, recorded with the last batch (or alone, for a file without advisories).
+    const imported = (): LedgerEvent => ({
+      type: 'advisories.imported',
+      subject: fileDigest,
+      details: {
+        fileName,
+        format: report.format,
+        added: report.added,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        rejected: report.rejected,
+        findings: report.findings,
+      },
+    });
     const keyOf = (advisory: Advisory) =>
       advisory.csaf === undefined ? advisory.id : `${advisory.csaf.trackingId}#${advisory.id}`;
     const now = toRfc3339(this.options.clock.now());
@@ -110,38 +124,12 @@ export class AdvisoryStore {
         report.findings += await this.options.findings.matchAdvisories(tx, changed);
         await this.options.findings.withdraw(tx, withdrawn);
         if (start + batchSize >= file.advisories.length) {
-          record({
-            type: 'advisories.imported',
-            subject: fileDigest,
-            details: {
-              fileName,
-              format: report.format,
-              added: report.added,
-              updated: report.updated,
-              unchanged: report.unchanged,
-              rejected: report.rejected,
-              findings: report.findings,
-            },
-          });
+          record(imported());
         }
       });
     }
     if (file.advisories.length === 0) {
-      await this.options.ledger.transact(actor, async (_tx, record) =>
-        record({
-          type: 'advisories.imported',
-          subject: fileDigest,
-          details: {
-            fileName,
-            format: report.format,
-            added: 0,
-            updated: 0,
-            unchanged: 0,
-            rejected: report.rejected,
-            findings: 0,
-          },
-        }),
-      );
+      await this.options.ledger.transact(actor, async (_tx, record) => record(imported()));
     }
     return report;
   }
