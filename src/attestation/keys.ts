@@ -94,6 +94,11 @@ function readPublic(bytes: Buffer, what: string): TpmPublicArea {
   }
 }
 
+type BoundKeyRow = Pick<
+  AttestationKeysTable,
+  'id' | 'kind' | 'public_key' | 'certificate' | 'retired_at' | 'endorsement'
+>;
+
 export class AttestationKeys {
   private readonly store: Store;
   private readonly ledger: Ledger;
@@ -111,7 +116,18 @@ export class AttestationKeys {
     this.ledger = options.ledger;
     this.clock = options.clock;
     this.endorsementRoots = options.endorsementRoots;
+    // Every appraisal runs this lookup: compiled once (Store.prepare).
+    this.boundRows = this.store.prepare<[string, string, string], BoundKeyRow>(3, (db, deviceId, kind, at) =>
+      db
+        .selectFrom('attestation_keys')
+        .select(['id', 'kind', 'public_key', 'certificate', 'retired_at', 'endorsement'])
+        .where('device_id', '=', deviceId as string)
+        .where('kind', '=', kind as BoundKey['kind'])
+        .where('bound_at', '<=', at as string),
+    );
   }
+
+  private readonly boundRows: (deviceId: string, kind: string, at: string) => Promise<BoundKeyRow[]>;
 
   /** Step 1 of binding a TPM AK: checks both public areas and answers a credential only that TPM can open. */
   async challenge(
@@ -358,13 +374,7 @@ export class AttestationKeys {
 
   /** The keys that could sign the device's evidence at `at` (bound by then, not yet retired). */
   async boundAt(deviceId: string, kind: BoundKey['kind'], at: string): Promise<BoundKey[]> {
-    const rows = await this.store.db
-      .selectFrom('attestation_keys')
-      .select(['id', 'kind', 'public_key', 'certificate', 'retired_at', 'endorsement'])
-      .where('device_id', '=', deviceId)
-      .where('kind', '=', kind)
-      .where('bound_at', '<=', at)
-      .execute();
+    const rows = await this.boundRows(deviceId, kind, at);
     return rows
       .filter((row) => row.retired_at === null || row.retired_at > at)
       .map((row) => ({

@@ -3,6 +3,7 @@ import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
 import { requireProduct } from '../products/index.ts';
 import {
   isUniqueViolation,
+  type AttestationPoliciesTable,
   type AttestationReferenceValuesTable,
   type Store,
   type Tx,
@@ -72,7 +73,26 @@ export interface ReferenceValuesInput {
 }
 
 export class ReferenceValueStore {
-  constructor(private readonly options: { store: Store; ledger: Ledger; clock: Clock }) {}
+  constructor(private readonly options: { store: Store; ledger: Ledger; clock: Clock }) {
+    // Every appraisal runs this lookup: compiled once (Store.prepare).
+    this.inForceRows = options.store.prepare<[string, string, string], AttestationReferenceValuesTable>(
+      3,
+      (db, productId, hardwareRevision, at) =>
+        db
+          .selectFrom('attestation_reference_values')
+          .selectAll()
+          .where('product_id', '=', productId as string)
+          .where('hardware_revision', '=', hardwareRevision as string)
+          .where('created_at', '<=', at as string)
+          .orderBy('version', 'desc'),
+    );
+  }
+
+  private readonly inForceRows: (
+    productId: string,
+    hardwareRevision: string,
+    at: string,
+  ) => Promise<AttestationReferenceValuesTable[]>;
 
   async add(actor: Actor, input: ReferenceValuesInput): Promise<StoredReferenceValues> {
     return versionRace(
@@ -158,14 +178,7 @@ export class ReferenceValueStore {
 
   /** The sets in force at `at`: per release, the newest version created by then. */
   async inForce(productId: string, hardwareRevision: string, at: string): Promise<ReferenceValueSet[]> {
-    const rows = await this.options.store.db
-      .selectFrom('attestation_reference_values')
-      .selectAll()
-      .where('product_id', '=', productId)
-      .where('hardware_revision', '=', hardwareRevision)
-      .where('created_at', '<=', at)
-      .orderBy('version', 'desc')
-      .execute();
+    const rows = await this.inForceRows(productId, hardwareRevision, at);
     const newest = new Map<string, AttestationReferenceValuesTable>();
     for (const row of rows) if (!newest.has(row.release)) newest.set(row.release, row);
     return [...newest.values()]
@@ -191,7 +204,22 @@ export function policyId(productId: string, version: number): string {
 
 /** Appraisal policies per product, versioned; a product without one is appraised under the default. */
 export class PolicyStore {
-  constructor(private readonly options: { store: Store; ledger: Ledger; clock: Clock }) {}
+  constructor(private readonly options: { store: Store; ledger: Ledger; clock: Clock }) {
+    // Every appraisal runs this lookup: compiled once (Store.prepare).
+    this.inForceRow = options.store.prepare<[string, string], AttestationPoliciesTable>(
+      2,
+      (db, productId, at) =>
+        db
+          .selectFrom('attestation_policies')
+          .selectAll()
+          .where('product_id', '=', productId as string)
+          .where('created_at', '<=', at as string)
+          .orderBy('version', 'desc')
+          .limit(1),
+    );
+  }
+
+  private readonly inForceRow: (productId: string, at: string) => Promise<AttestationPoliciesTable[]>;
 
   async set(actor: Actor, productId: string, policy: AppraisalPolicy): Promise<StoredPolicy> {
     const { ledger, clock } = this.options;
@@ -222,14 +250,7 @@ export class PolicyStore {
 
   /** The policy in force for a product at `at` (the default when none was set by then). */
   async inForce(productId: string, at: string): Promise<StoredPolicy> {
-    const row = await this.options.store.db
-      .selectFrom('attestation_policies')
-      .selectAll()
-      .where('product_id', '=', productId)
-      .where('created_at', '<=', at)
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const [row] = await this.inForceRow(productId, at);
     if (row === undefined)
       return { id: defaultPolicyId, productId: null, version: 0, policy: defaultPolicy, createdAt: null };
     return {

@@ -104,6 +104,7 @@ function recordDigestOf(row: AttestationsTable): string {
 }
 
 type DeviceRow = Pick<DevicesTable, 'id' | 'product_id' | 'hardware_revision'>;
+type ClockRow = Pick<AttestationsTable, 'reset_count' | 'restart_count'>;
 
 export class AttestationService {
   private readonly store: Store;
@@ -140,7 +141,19 @@ export class AttestationService {
     this.policies = options.policies;
     this.earKeys = options.earKeys;
     this.build = options.build;
+    // Every appraisal runs this lookup: compiled once (Store.prepare).
+    this.latestClock = this.store.prepare<[string, string], ClockRow>(2, (db, deviceId, keyId) =>
+      db
+        .selectFrom('attestations')
+        .select(['reset_count', 'restart_count'])
+        .where('device_id', '=', deviceId as string)
+        .where('key_id', '=', keyId as string)
+        .orderBy('id', 'desc')
+        .limit(1),
+    );
   }
+
+  private readonly latestClock: (deviceId: string, keyId: string) => Promise<ClockRow[]>;
 
   /** Appraises fresh evidence from an authenticated device; refusals are typed and recorded. */
   async submit(device: DeviceRow, formatId: string, wire: unknown): Promise<AttestationRecord> {
@@ -371,13 +384,18 @@ export class AttestationService {
     keyId: string,
     beforeId: string | null,
   ): Promise<{ resetCount: number; restartCount: number } | null> {
-    let query = this.store.db
-      .selectFrom('attestations')
-      .select(['reset_count', 'restart_count'])
-      .where('device_id', '=', deviceId)
-      .where('key_id', '=', keyId);
-    if (beforeId !== null) query = query.where('id', '<', beforeId);
-    const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const [row] =
+      beforeId === null
+        ? await this.latestClock(deviceId, keyId)
+        : await this.store.db
+            .selectFrom('attestations')
+            .select(['reset_count', 'restart_count'])
+            .where('device_id', '=', deviceId)
+            .where('key_id', '=', keyId)
+            .where('id', '<', beforeId)
+            .orderBy('id', 'desc')
+            .limit(1)
+            .execute();
     if (row === undefined || row.reset_count === null || row.restart_count === null) return null;
     return { resetCount: Number(row.reset_count), restartCount: Number(row.restart_count) };
   }
