@@ -35,6 +35,9 @@ export interface OpenStoreOptions {
 
 const require = createRequire(import.meta.url);
 
+/** How long a writer waits for another process's write lock before failing with SQLITE_BUSY. */
+const busyTimeoutMs = 5000;
+
 /**
  * better-sqlite3 12 aborts the process on Node >= 24.19 whenever a garbage-collected statement is
  * finalised outside a JavaScript context (its ObjectWrap destructor; WiseLibs/better-sqlite3#1515),
@@ -114,10 +117,8 @@ export class Store {
     // FULL: an acknowledged write survives power loss, not only a killed process (audit evidence).
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({
-      dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
-    });
+    sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
     return new Store(db, 'sqlite', options.sqlitePath, sqlite);
   }
 
@@ -238,7 +239,7 @@ export class Store {
   private openReader(): SQLiteDatabase.Database {
     const Sqlite = loadSqlite();
     const reader = new Sqlite(this.location, { readonly: true, fileMustExist: true });
-    reader.pragma('busy_timeout = 5000');
+    reader.pragma(`busy_timeout = ${busyTimeoutMs}`);
     return reader;
   }
 
@@ -249,28 +250,55 @@ export class Store {
 }
 
 /**
- * SQLite transactions that begin IMMEDIATE: they take the write lock at BEGIN (waiting up to
- * busy_timeout for another process to finish) instead of at their first write. A deferred
- * transaction that has read and then finds another process committed meanwhile fails at once with
- * SQLITE_BUSY_SNAPSHOT, which no timeout helps; with IMMEDIATE, several `vigil serve` processes
- * (device workers) share one SQLite store safely. Every transaction here writes, so nothing is lost.
+ * SQLite transactions that begin IMMEDIATE: they take the write lock at BEGIN instead of at their
+ * first write. A deferred transaction that has read and then finds another process committed
+ * meanwhile fails at once with SQLITE_BUSY_SNAPSHOT, which no timeout helps; with IMMEDIATE,
+ * several `vigil serve` processes (device workers) share one SQLite store safely. Every
+ * transaction here writes, so nothing is lost.
+ *
+ * While another process holds the lock, BEGIN is retried on timers instead of in SQLite's busy
+ * handler, which sleeps the whole thread: the event loop goes on verifying, signing and answering
+ * meanwhile, so workers sharing one store overlap their work instead of taking turns at it.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    settings: ConstructorParameters<typeof SqliteDriver>[0],
+    private readonly sqlite: SQLiteDatabase.Database,
+  ) {
+    super(settings);
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const started = Date.now();
+    for (let pause = 1; ; pause = Math.min(pause * 2, 8)) {
+      this.sqlite.pragma('busy_timeout = 0');
+      try {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() - started >= busyTimeoutMs)
+          throw error;
+      } finally {
+        this.sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   private readonly settings: ConstructorParameters<typeof SqliteDialect>[0];
+  private readonly sqlite: SQLiteDatabase.Database;
 
-  constructor(settings: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(sqlite: SQLiteDatabase.Database) {
+    const settings = { database: withStatementCache(sqlite) };
     super(settings);
     this.settings = settings;
+    this.sqlite = sqlite;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.settings);
+    return new ImmediateSqliteDriver(this.settings, this.sqlite);
   }
 }
 
