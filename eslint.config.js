@@ -37,6 +37,24 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/cli/**'],
+    // The CLI composes the domain modules' command faces (ARCHITECTURE.md: cli/ uses their commands.ts).
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+[^./][^/]*/(?!(index|commands)\\.ts$).+',
+              message:
+                'Import another module through its index.ts, or its commands.ts from the CLI (ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', 'scripts/**'],
     // Tests reach into any module and read response JSON of any shape.
     rules: { 'no-restricted-imports': 'off', '@typescript-eslint/no-explicit-any': 'off' },

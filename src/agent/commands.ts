@@ -3,14 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isVigilError, type CommandContext } from '../core/index.ts';
-import { attest, type AttesterChoice } from './attest.ts';
-import {
-  defaultConcurrency,
-  defaultMaxRounds,
-  runSimulation,
-  type SimulatedStatus,
-  type SimulationSummary,
-} from './simulate.ts';
+// attest, update and the simulator (TUF client, EST, DICE) load when their command runs.
+import type { AttesterChoice } from './attest.ts';
+import type { SimulatedStatus, SimulationSummary } from './simulate.ts';
+import { defaultConcurrency, defaultMaxRounds } from './simulation-defaults.ts';
 import {
   defaultAkHandle,
   defaultEventLogPath,
@@ -20,7 +16,7 @@ import {
   parsePersistentHandle,
   type PcrSelection,
 } from './tpm-attester.ts';
-import { updateDevice, type UpdateAttester, type UpdateOutcome } from './update.ts';
+import type { UpdateAttester, UpdateOutcome } from './update.ts';
 import type { AttestationRecord } from './wire.ts';
 
 export const defaultStateDir = '/var/lib/vigil-agent';
@@ -187,6 +183,7 @@ export function agentCommands(context: CommandContext): Command[] {
               akHandle: flags.akHandle,
             }
           : { kind: 'dice', chainFile: flags.diceChain!, keyFile: flags.diceKey! };
+      const { attest } = await import('./attest.ts');
       const record = await attest({
         tls: { server: flags.server, ca: flags.ca, cert: flags.cert, key: flags.key },
         attester,
@@ -369,6 +366,7 @@ function updateCommand(): Command {
             ? { kind: 'software-dice', deviceIdChainFile: flags.diceChain!, deviceIdKeyFile: flags.diceKey! }
             : undefined;
       await printingFailures(flags.json, async () => {
+        const { updateDevice } = await import('./update.ts');
         const outcome = await updateDevice({
           tls: { server: flags.server, ca: flags.ca, cert: flags.cert, key: flags.key },
           stateDir: flags.stateDir,
@@ -497,6 +495,7 @@ function simulateCommand(context: CommandContext): Command {
       if (flags.admin !== undefined) command.setOptionValue('url', flags.admin);
       await printingFailures(flags.json, async () => {
         const workDir = flags.workDir ?? mkdtempSync(join(tmpdir(), 'vigil-simulate-'));
+        const { runSimulation } = await import('./simulate.ts');
         const summary = await runSimulation({
           admin: context.client(command),
           server: flags.server,

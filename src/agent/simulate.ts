@@ -22,11 +22,10 @@ import { createDeviceId } from './software-dice.ts';
 import { ensurePinnedRoot, tufMetadataDir } from './tuf-repository.ts';
 import { updateDevice, type UpdateOutcome, type UpdateStatus } from './update.ts';
 import { agentError } from './errors.ts';
+import { defaultConcurrency, defaultMaxRounds } from './simulation-defaults.ts';
 import type { FactoryAttestationKey, FactoryRegistrationResult } from './wire.ts';
 
 export const initialVersion = '0.0.0';
-export const defaultMaxRounds = 10;
-export const defaultConcurrency = 8;
 const imageName = 'firmware.bin';
 
 /** A device's result: its last update cycle's status, `error` when that threw, `provisioned` when no round ran. */

@@ -26,7 +26,7 @@ import { ProductService } from '../products/index.ts';
 import { Store } from '../store/index.ts';
 import { Updates } from '../updates/index.ts';
 import { Vulns } from '../vulns/index.ts';
-import { version } from './version.ts';
+import { version } from '../core/index.ts';
 
 /** Every service of one installation, wired together over one store. */
 export interface Platform {

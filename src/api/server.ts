@@ -26,7 +26,7 @@ import { registerMetrics } from './metrics.ts';
 import type { Platform } from './platform.ts';
 import { problem, problemOf, routeNotFound } from './problem.ts';
 
-import { version } from './version.ts';
+import { version } from '../core/index.ts';
 
 export { version };
 /** Admin API bodies are small JSON documents; anything bigger is refused with 413. */

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { VigilError, readArgumentJson, type CommandContext } from '../core/index.ts';
 import type { ReferenceValues } from './appraisal.ts';
-import { referenceValuesFromEventLog } from './tpm/index.ts';
 
 interface RecordView {
   id: string;
@@ -76,6 +75,7 @@ export function attestationCommands(context: CommandContext): Command[] {
               `${options.fromEventLog}: ${(error as Error).message}`,
             );
           }
+          const { referenceValuesFromEventLog } = await import('./tpm/index.ts');
           values = referenceValuesFromEventLog(bytes, {
             securityVersion: options.securityVersion,
             minimumSecurityVersion: options.minimumSecurityVersion,

@@ -1,31 +1,28 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cluster from 'node:cluster';
 import { SingleBar } from 'cli-progress';
-import { accessCommands } from '../access/index.ts';
-import { agentCommands } from '../agent/index.ts';
-import {
-  statusBaseUrl,
-  initInstallation,
-  loggerOptions,
-  openPlatform,
-  startDeviceWorker,
-  startServer,
-  version,
-} from '../api/index.ts';
-import { attestationCommands } from '../attestation/index.ts';
-import { updatesCommands } from '../updates/index.ts';
-import { vulnsCommands } from '../vulns/index.ts';
-import { identityCommands } from '../identity/index.ts';
+// The domain modules' command faces (ARCHITECTURE.md): a command loads what its action needs when
+// it runs, so `vigil --help` or an API call does not first load the whole platform.
+import { accessCommands } from '../access/commands.ts';
+import { agentCommands } from '../agent/commands.ts';
+import { attestationCommands } from '../attestation/commands.ts';
+import { updatesCommands } from '../updates/commands.ts';
+import { vulnsCommands } from '../vulns/commands.ts';
+import { identityCommands } from '../identity/commands.ts';
 import {
   VigilError,
   isVigilError,
   parseListenAddress,
+  version,
   type CommandContext,
   type Progress,
 } from '../core/index.ts';
-import { ledgerCommands } from '../ledger/index.ts';
-import { productCommands } from '../products/index.ts';
+import { ledgerCommands } from '../ledger/commands.ts';
+import { productCommands } from '../products/commands.ts';
 import { createApiClient, type ClientFlags } from './client.ts';
+
+/** The platform: loaded by the commands that run it (init, serve). */
+const api = () => import('../api/index.ts');
 
 function isJson(command: Command): boolean {
   return (command.optsWithGlobals() as { json?: boolean }).json === true;
@@ -83,6 +80,7 @@ function initCommand(): Command {
         options: { data: string; database?: string; origin?: string; organization?: string },
         command: Command,
       ) => {
+        const { initInstallation } = await api();
         const result = await initInstallation({
           dataDir: options.data,
           databaseUrl: options.database,
@@ -147,6 +145,7 @@ function serveCommand(): Command {
         if (inWorkers && deviceListen.port === 0) {
           throw new VigilError('CLI_USAGE', 'invalid', '--device-workers needs a fixed --device-listen port');
         }
+        const { loggerOptions, openPlatform, startDeviceWorker, startServer, statusBaseUrl } = await api();
         const platform = await openPlatform({
           dataDir: options.data,
           databaseUrl: options.database,

@@ -22,3 +22,4 @@ export {
   type InstallationConfig,
 } from './config.ts';
 export { runPeriodically } from './upkeep.ts';
+export { version } from './version.ts';

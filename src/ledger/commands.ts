@@ -8,8 +8,6 @@ import {
   resolveDatabase,
   type CommandContext,
 } from '../core/index.ts';
-import { Store } from '../store/index.ts';
-import { verifyStoredLog } from './audit.ts';
 import {
   LogVerification,
   formatVerifierKey,
@@ -34,6 +32,11 @@ async function verifyLocal(
   const files = installationFiles(dataDir);
   const config = readInstallationConfig(files);
   const signer = ed25519SignerFromPem(readFileSync(files.ledgerKey, 'utf8'));
+  // The store's driver and the audit load only for a local verification.
+  const [{ Store }, { verifyStoredLog }] = await Promise.all([
+    import('../store/index.ts'),
+    import('./audit.ts'),
+  ]);
   const store = Store.open(resolveDatabase(files, config, databaseUrl));
   const progress = context.progress('verifying ledger', 0);
   try {
