@@ -1,5 +1,6 @@
 // Full TPM appraisals per second, end to end through the device endpoint (mutual TLS, as devices
-// connect) and the store of a real `vigil serve` process: a quote over a fresh nonce with a 99-event
+// connect) and the store of a real `vigil serve --device-workers <cores>`, driven by the lean
+// keep-alive TLS load generator that the check-in benchmark uses: a quote over a fresh nonce with a 99-event
 // firmware log, which the server verifies (AK signature, nonce, PCR digest, log replay), appraises
 // against the release's reference values, signs as an EAR and records with its ledger entry.
 // - attestation.appraise_tpm: devices as the agent runs them in steady state: the nonce comes with
@@ -8,7 +9,7 @@
 // Beside each, the same run's raw ECDSA P-256 verification rate and their ratio.
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Agent } from 'node:https';
+import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEventLog, referenceValuesFromEventLog } from '../src/attestation/tpm/index.ts';
@@ -16,15 +17,18 @@ import { SoftwareTpm, readEventLog } from '../test/attestation/software-tpm.ts';
 import { initData, startServe } from '../test/support/server-process.ts';
 import { createTestDatabase } from '../test/support/stores.ts';
 import type { Benchmark } from './run.ts';
-import { adminClient, benchProduct, devicePost, enrollFleet, pool } from './support.ts';
+import { openLoadConnection, type LoadConnection } from './http-load.ts';
+import { adminClient, benchProduct, enrollFleet, pool } from './support.ts';
 
 const devices = 64;
 const seconds = 5;
+// One device-endpoint process per core, as `vigil serve --device-workers` is meant to be run.
+const deviceWorkers = cpus().length;
 const logName = 'keylime-binary_bios_measurements-secureboot';
 
 interface BenchDevice {
   serial: string;
-  agent: Agent;
+  connection: LoadConnection;
   tpm: SoftwareTpm;
 }
 
@@ -49,7 +53,11 @@ async function appraisalRate(
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-attestation-'));
   const database = await createTestDatabase(store);
   const token = await initData(join(dir, 'data'), database.url);
-  const server = await startServe(join(dir, 'data'), database.url);
+  const server = await startServe(join(dir, 'data'), database.url, 60_000, [
+    '--device-workers',
+    String(deviceWorkers),
+  ]);
+  const fleet: BenchDevice[] = [];
   try {
     const admin = adminClient(server.url, token);
     const { productId, rootPem: ca } = await benchProduct(admin);
@@ -62,7 +70,6 @@ async function appraisalRate(
     });
     const deviceUrl = server.output().match(/device endpoint: +(https:\/\/\S+)/)?.[1] ?? '';
     const enrolled = await enrollFleet(admin, { deviceUrl, ca, productId, count: devices, prefix: 'ATTEST' });
-    const fleet: BenchDevice[] = [];
     for (const device of enrolled) {
       const tpm = new SoftwareTpm();
       tpm.boot(log);
@@ -70,7 +77,13 @@ async function appraisalRate(
         kind: 'tpm2',
         akPublic: tpm.akPublic().toString('base64'),
       });
-      fleet.push({ serial: device.serial, tpm, agent: device.agent });
+      device.agent.destroy();
+      const connection = await openLoadConnection(deviceUrl, {
+        ca,
+        cert: device.certificate,
+        key: device.key,
+      });
+      fleet.push({ serial: device.serial, tpm, connection });
     }
 
     const eventLog = log.toString('base64');
@@ -80,9 +93,9 @@ async function appraisalRate(
     const round = async (device: BenchDevice): Promise<void> => {
       let nonce = steady ? nextNonces.get(device) : undefined;
       if (nonce === undefined) {
-        const issued = await devicePost(deviceUrl, ca, device.agent, '/device/v1/attestation/nonce', '{}');
-        if (issued.status !== 201) throw new Error(`nonce: ${issued.status} ${JSON.stringify(issued.json)}`);
-        nonce = Buffer.from(issued.json.nonce as string, 'base64');
+        const issued = await device.connection.post('/device/v1/attestation/nonce', '{}');
+        if (issued.status !== 201) throw new Error(`nonce: ${issued.status} ${issued.body}`);
+        nonce = Buffer.from(JSON.parse(issued.body).nonce as string, 'base64');
       }
       const { quote, signature, values } = device.tpm.quote(nonce);
       const body = JSON.stringify({
@@ -94,10 +107,11 @@ async function appraisalRate(
           ...(steady && nextNonces.has(device) ? { eventLogDigest } : { eventLog }),
         },
       });
-      const result = await devicePost(deviceUrl, ca, device.agent, '/device/v1/attestation/evidence', body);
-      if (result.status !== 201 || result.json.status !== 'affirming')
-        throw new Error(`appraisal: ${result.status} ${JSON.stringify(result.json).slice(0, 400)}`);
-      nextNonces.set(device, Buffer.from(result.json.nextNonce.nonce as string, 'base64'));
+      const response = await device.connection.post('/device/v1/attestation/evidence', body);
+      const result = JSON.parse(response.body);
+      if (response.status !== 201 || result.status !== 'affirming')
+        throw new Error(`appraisal: ${response.status} ${response.body.slice(0, 400)}`);
+      nextNonces.set(device, Buffer.from(result.nextNonce.nonce as string, 'base64'));
       appraisals++;
     };
     // Warm up: TLS sessions, the statement cache, the replayed log.
@@ -111,9 +125,9 @@ async function appraisalRate(
       }),
     );
     const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    for (const device of fleet) device.agent.destroy();
     return { rate: appraisals / elapsed, appraisals, events: parseEventLog(log).events.length - 1 };
   } finally {
+    for (const device of fleet) device.connection.close();
     await server.stop('SIGTERM');
     await database.drop();
     rmSync(dir, { recursive: true, force: true });
@@ -133,6 +147,7 @@ function appraisalBenchmark(name: string, steady: boolean, store: 'sqlite' | 'po
         ratio: Number((rate / baseline).toFixed(4)),
         appraisals,
         devices,
+        deviceWorkers,
         logEvents: events,
         store,
       };

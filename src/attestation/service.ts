@@ -284,7 +284,7 @@ export class AttestationService {
         .select('trust_status')
         .where('id', '=', device.id)
         .executeTakeFirst();
-      await tx.insertInto('attestations').values(row).execute();
+      await this.store.insertMany(tx, 'attestations', [row]);
       await this.identity.devices.recordTrust(tx, device.id, {
         status: appraisal.status,
         appraisedAt: at,
