@@ -35,6 +35,9 @@ export interface OpenStoreOptions {
 
 const require = createRequire(import.meta.url);
 
+/** Answers a prepared read keeps per statement while the database is unchanged (then starts afresh). */
+const rememberedAnswers = 10_000;
+
 /** How long a writer waits for another process's write lock before failing with SQLITE_BUSY. */
 const busyTimeoutMs = 5000;
 
@@ -76,6 +79,7 @@ export class Store {
   private readonly insertStatements = new Map<string, SQLiteDatabase.Statement>();
   /** A read-only SQLite connection for prepared hot-path reads (opened on first use). */
   private reader: SQLiteDatabase.Database | undefined;
+  private dataVersion: SQLiteDatabase.Statement | undefined;
 
   private constructor(
     db: Kysely<Database>,
@@ -205,7 +209,8 @@ export class Store {
    * must use each exactly where the value goes (as a bound parameter, never in SQL text). On
    * SQLite the statement runs on a read-only connection of its own: WAL lets it read beside the
    * writer, it sees only committed data (never the open transaction of the writer connection),
-   * and it skips the queueing of the one connection Kysely serialises everything through.
+   * and it skips the queueing of the one connection Kysely serialises everything through. An
+   * answer is reused while no connection has committed since (see readerDataVersion).
    */
   prepare<Values extends unknown[], Row>(
     arity: Values['length'],
@@ -224,23 +229,49 @@ export class Store {
       compiled.parameters.map((parameter, index) => (slots[index]! >= 0 ? values[slots[index]!] : parameter));
     if (this.sqlite !== undefined && this.location !== ':memory:') {
       let statement: SQLiteDatabase.Statement | undefined;
+      // Answers by the values asked with, kept while the database is unchanged.
+      const answers = new Map<string, Row[]>();
+      let answersVersion: unknown;
       return async (...values) => {
-        if (statement === undefined) {
-          this.reader ??= this.openReader();
-          statement = this.reader.prepare(compiled.sql);
+        const version = this.readerDataVersion();
+        if (version !== answersVersion) {
+          answers.clear();
+          answersVersion = version;
         }
-        return statement.all(bind(values)) as Row[];
+        const key = JSON.stringify(values);
+        let rows = answers.get(key);
+        if (rows === undefined) {
+          statement ??= this.readerConnection().prepare(compiled.sql);
+          rows = statement.all(bind(values)) as Row[];
+          if (answers.size >= rememberedAnswers) answers.clear();
+          answers.set(key, rows);
+        }
+        // A caller may change the rows it is given: each gets rows of its own.
+        return rows.map((row) => ({ ...row }));
       };
     }
     return async (...values) =>
       (await this.db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, bind(values)))).rows;
   }
 
-  private openReader(): SQLiteDatabase.Database {
-    const Sqlite = loadSqlite();
-    const reader = new Sqlite(this.location, { readonly: true, fileMustExist: true });
-    reader.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    return reader;
+  private readerConnection(): SQLiteDatabase.Database {
+    if (this.reader === undefined) {
+      const Sqlite = loadSqlite();
+      this.reader = new Sqlite(this.location, { readonly: true, fileMustExist: true });
+      this.reader.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
+    return this.reader;
+  }
+
+  /**
+   * SQLite's data_version on the read connection: it changes whenever any other connection, of
+   * this process or another, has committed since it was last read. While it stands still, a
+   * prepared read's earlier answer is what reading again would give, so hot reads that see no
+   * write meanwhile (a fleet checking in with nothing new) are answered without running again.
+   */
+  private readerDataVersion(): unknown {
+    this.dataVersion ??= this.readerConnection().prepare('pragma data_version').pluck();
+    return this.dataVersion.get();
   }
 
   async close(): Promise<void> {
