@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { VigilError, readArgumentFile, readArgumentJson, type CommandContext } from '../core/index.ts';
+import { VigilError, readArgumentJson, type CommandContext } from '../core/index.ts';
 import type { Release } from './releases.ts';
 import type { RepositoryStatus } from './repository.ts';
 import type { Rollout } from './rollouts.ts';
@@ -76,11 +76,32 @@ function fileSize(path: string): number {
   }
 }
 
-/** The media type of an SBOM file, from its content (CycloneDX or SPDX JSON). */
-function sbomMediaType(text: string): string {
-  if (/"bomFormat"\s*:\s*"CycloneDX"/.test(text)) return 'application/vnd.cyclonedx+json';
-  if (/"spdxVersion"\s*:/.test(text)) return 'application/spdx+json';
-  return 'application/json';
+/** How much of an SBOM file is read to tell CycloneDX from SPDX (their markers sit near the top). */
+const sbomHeadBytes = 64 * 1024;
+
+/**
+ * An SBOM file to upload as a stream (it may be tens of megabytes), with its media type told from
+ * the head of its content: CycloneDX or SPDX JSON, else plain JSON for the server to read.
+ */
+function sbomUpload(path: string): { body: AsyncIterable<Uint8Array>; mediaType: string } {
+  let head: string;
+  try {
+    const descriptor = openSync(path, 'r');
+    try {
+      const buffer = Buffer.alloc(sbomHeadBytes);
+      head = buffer.subarray(0, readSync(descriptor, buffer, 0, sbomHeadBytes, 0)).toString('utf8');
+    } finally {
+      closeSync(descriptor);
+    }
+  } catch (error) {
+    throw new VigilError('CLI_FILE_INVALID', 'invalid', `${path}: ${(error as Error).message}`);
+  }
+  const mediaType = /"bomFormat"\s*:\s*"CycloneDX"/.test(head)
+    ? 'application/vnd.cyclonedx+json'
+    : /"spdxVersion"\s*:/.test(head)
+      ? 'application/spdx+json'
+      : 'application/json';
+  return { body: createReadStream(path), mediaType };
 }
 
 /** `vigil release ...` and `vigil tuf ...`: releases, their artifacts and approval, and the TUF repositories. */
@@ -120,7 +141,7 @@ export function updatesCommands(context: CommandContext): Command[] {
         command: Command,
       ) => {
         const sizes = options.artifact.map(fileSize);
-        const sbom = options.sbom === undefined ? undefined : readArgumentFile(options.sbom).toString('utf8');
+        const sbom = options.sbom === undefined ? undefined : sbomUpload(options.sbom);
         const client = context.client(command);
         let created = await client.request<Release>('POST', '/api/v1/releases', {
           productId: options.product,
@@ -156,8 +177,8 @@ export function updatesCommands(context: CommandContext): Command[] {
         if (sbom !== undefined) {
           created = await client.upload<Release>(
             `/api/v1/releases/${created.id}/sbom`,
-            sbom,
-            sbomMediaType(sbom),
+            sbom.body,
+            sbom.mediaType,
           );
         }
         context.print(command, created, releaseLine);
@@ -173,10 +194,10 @@ export function updatesCommands(context: CommandContext): Command[] {
         .argument('<file>', 'the SBOM'),
     )
     .action(async (id: string, file: string, _options: unknown, command: Command) => {
-      const text = readArgumentFile(file).toString('utf8');
+      const sbom = sbomUpload(file);
       const updated = await context
         .client(command)
-        .upload<Release>(`/api/v1/releases/${encodeURIComponent(id)}/sbom`, text, sbomMediaType(text));
+        .upload<Release>(`/api/v1/releases/${encodeURIComponent(id)}/sbom`, sbom.body, sbom.mediaType);
       context.print(command, updated, releaseLine);
     });
 

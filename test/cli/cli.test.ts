@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +193,17 @@ describe('vigil against a running server', () => {
       ],
     );
     assert.equal(draft.sbom.mediaType, 'application/vnd.cyclonedx+json');
+    // `release sbom` streams the file: a real 740 KB SBOM arrives whole (its digest is the file's).
+    const juiceShop = new URL('../../../shared/data/sbom/juice-shop-11.1.2.cdx.json', import.meta.url);
+    const attached = run(['release', 'sbom', draft.id, juiceShop.pathname, '--json'], env);
+    assert.equal(attached.status, 0, attached.stderr);
+    assert.deepEqual(JSON.parse(attached.stdout).sbom, {
+      digest: `sha256:${createHash('sha256').update(readFileSync(juiceShop)).digest('hex')}`,
+      mediaType: 'application/vnd.cyclonedx+json',
+    });
+    const missing = run(['release', 'sbom', draft.id, join(root, 'no-such-sbom.json')], env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no-such-sbom\.json: ENOENT.*\(CLI_FILE_INVALID\)/);
     const unknownRevision = run(
       [
         'release',
