@@ -307,8 +307,11 @@ class ImmediateSqliteDriver extends SqliteDriver {
         await connection.executeQuery(CompiledQuery.raw('begin immediate'));
         return;
       } catch (error) {
-        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() - started >= busyTimeoutMs)
-          throw error;
+        const code = (error as { code?: unknown }).code;
+        // SQLITE_BUSY, or an extended code of it (SQLITE_BUSY_RECOVERY: another connection is
+        // recovering the WAL index): the lock is held for now.
+        const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+        if (!busy || Date.now() - started >= busyTimeoutMs) throw error;
       } finally {
         this.sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
       }
