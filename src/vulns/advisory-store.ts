@@ -121,7 +121,7 @@ export class AdvisoryStore {
           ],
         });
         if (changed.length > 0 || withdrawn.length > 0) this.options.findings.forgetAdvisories();
-        report.findings += await this.options.findings.matchAdvisories(tx, changed);
+        report.findings += await this.options.findings.matchAdvisories(tx, record, changed);
         await this.options.findings.withdraw(tx, withdrawn);
         if (start + batchSize >= file.advisories.length) {
           record(imported());

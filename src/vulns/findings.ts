@@ -15,12 +15,54 @@ import {
   AdvisoryIndex,
   ComponentIndex,
   applyCycloneDxVex,
+  packageIdentityFromPurl,
   type Finding as MatchedFinding,
   type VexApplication,
 } from './matching/index.ts';
-import type { ParsedSbom } from './sbom/index.ts';
+import { readPackageUrl, type ParsedSbom } from './sbom/index.ts';
 
 type FindingRow = Selectable<FindingsTable>;
+
+/**
+ * A supplier's word, in a CSAF document, that one version of a package is known_not_affected by a
+ * vulnerability, with the flag that says why.
+ */
+interface SupplierStatement {
+  /** PackageIdentity key of the product's purl. */
+  identity: string;
+  version: string;
+  justification: string;
+  impact: string | undefined;
+  /** The CSAF document's tracking id. */
+  document: string;
+}
+
+/** The known_not_affected statements of CSAF advisories that name a package version and say why, by vulnerability id. */
+function supplierStatementsOf(advisories: readonly Advisory[]): Map<string, SupplierStatement[]> {
+  const byVulnerability = new Map<string, SupplierStatement[]>();
+  for (const advisory of advisories) {
+    if (advisory.csaf === undefined) continue;
+    for (const statement of advisory.statements) {
+      if (statement.status !== 'not_affected' || statement.justification === undefined) continue;
+      if (statement.purl === undefined || statement.version === undefined) continue;
+      const reading = readPackageUrl(statement.purl);
+      if (!reading.valid) continue;
+      const supplied: SupplierStatement = {
+        identity: packageIdentityFromPurl(reading.purl).key,
+        version: statement.version,
+        justification: statement.justification,
+        impact: statement.impactStatement,
+        document: advisory.csaf.trackingId,
+      };
+      for (const id of new Set([advisory.id, ...advisory.aliases, ...advisory.cves])) {
+        const known = byVulnerability.get(id);
+        if (known === undefined) byVulnerability.set(id, [supplied]);
+        else known.push(supplied);
+      }
+    }
+  }
+  return byVulnerability;
+}
 
 export type VexState = FindingsTable['state'];
 
@@ -128,7 +170,13 @@ export class Findings implements PublicationGate {
   private readonly store: Store;
   private readonly ledger: Ledger;
   private readonly clock: Clock;
-  private advisoryIndex: { index: AdvisoryIndex; aliases: VulnerabilityAliases } | undefined;
+  private advisoryIndex:
+    | {
+        index: AdvisoryIndex;
+        aliases: VulnerabilityAliases;
+        supplierStatements: Map<string, SupplierStatement[]>;
+      }
+    | undefined;
   private componentIndex: ComponentIndex | undefined;
 
   private readonly clocks: CraClocks;
@@ -147,12 +195,16 @@ export class Findings implements PublicationGate {
     this.advisoryIndex = undefined;
   }
 
-  private async advisories(db: Queryable): Promise<{ index: AdvisoryIndex; aliases: VulnerabilityAliases }> {
+  private async advisories(db: Queryable): Promise<NonNullable<Findings['advisoryIndex']>> {
     if (this.advisoryIndex === undefined) {
       const rows = await db.selectFrom('advisories').select('document').where('withdrawn', '=', 0).execute();
       const advisories = rows.map((row) => JSON.parse(row.document) as Advisory);
       const aliases = mergeAliases(advisories);
-      this.advisoryIndex = { index: AdvisoryIndex.build(advisories, { aliases }), aliases };
+      this.advisoryIndex = {
+        index: AdvisoryIndex.build(advisories, { aliases }),
+        aliases,
+        supplierStatements: supplierStatementsOf(advisories),
+      };
     }
     return this.advisoryIndex;
   }
@@ -169,7 +221,12 @@ export class Findings implements PublicationGate {
   }
 
   /** A new SBOM of a release against every advisory (inside the attach transaction). */
-  async matchSbom(tx: Tx, release: Pick<Release, 'id' | 'productId'>, sbom: ParsedSbom): Promise<number> {
+  async matchSbom(
+    tx: Tx,
+    record: (event: LedgerEvent) => void,
+    release: Pick<Release, 'id' | 'productId'>,
+    sbom: ParsedSbom,
+  ): Promise<number> {
     const { index } = await this.advisories(tx);
     const report = index.matchSbom(sbom);
     (await this.components(tx)).removeRelease(release.id);
@@ -179,11 +236,16 @@ export class Findings implements PublicationGate {
       release.productId,
       report.findings.map((finding) => ({ ...finding, releaseId: release.id })),
     );
+    await this.applySupplierVex(tx, record, { releaseId: release.id });
     return report.findings.length;
   }
 
   /** New or changed advisories against every release: only the components they name. */
-  async matchAdvisories(tx: Tx, advisories: readonly Advisory[]): Promise<number> {
+  async matchAdvisories(
+    tx: Tx,
+    record: (event: LedgerEvent) => void,
+    advisories: readonly Advisory[],
+  ): Promise<number> {
     const { aliases } = await this.advisories(tx);
     const components = await this.components(tx);
     const found: (MatchedFinding & { releaseId: string })[] = [];
@@ -191,17 +253,65 @@ export class Findings implements PublicationGate {
       if (advisory.withdrawn !== undefined) continue;
       found.push(...components.matchAdvisory(advisory, { aliases }).findings);
     }
-    if (found.length === 0) return 0;
-    const releases = await tx
-      .selectFrom('releases')
-      .select(['id', 'product_id'])
-      .where('id', 'in', [...new Set(found.map((finding) => finding.releaseId))])
-      .execute();
-    const productOf = new Map(releases.map((row) => [row.id, row.product_id]));
-    for (const [productId, group] of groupBy(found, (finding) => productOf.get(finding.releaseId) ?? '')) {
-      if (productId !== '') await this.upsert(tx, productId, group);
+    if (found.length > 0) {
+      const releases = await tx
+        .selectFrom('releases')
+        .select(['id', 'product_id'])
+        .where('id', 'in', [...new Set(found.map((finding) => finding.releaseId))])
+        .execute();
+      const productOf = new Map(releases.map((row) => [row.id, row.product_id]));
+      for (const [productId, group] of groupBy(found, (finding) => productOf.get(finding.releaseId) ?? '')) {
+        if (productId !== '') await this.upsert(tx, productId, group);
+      }
     }
+    const named = new Set(
+      advisories.flatMap((advisory) => [advisory.id, ...advisory.aliases, ...advisory.cves]),
+    );
+    if (named.size > 0) await this.applySupplierVex(tx, record, { vulnerabilities: named });
     return found.length;
+  }
+
+  /**
+   * Supplier VEX: a CSAF statement that a package version is known_not_affected, with the flag that
+   * says why, decides the findings of that vulnerability on that package version that are still
+   * under investigation; a decision a person made stands. Each is recorded as `finding.triaged`
+   * with the CSAF document as its reason. Applied when an SBOM arrives (its release's findings)
+   * and when advisories arrive (the findings of the vulnerabilities they name).
+   */
+  private async applySupplierVex(
+    tx: Tx,
+    record: (event: LedgerEvent) => void,
+    scope: { releaseId: string } | { vulnerabilities: ReadonlySet<string> },
+  ): Promise<void> {
+    const { supplierStatements } = await this.advisories(tx);
+    if (supplierStatements.size === 0) return;
+    let query = tx
+      .selectFrom('findings')
+      .selectAll()
+      .where('state', '=', 'under_investigation')
+      .where('withdrawn', '=', 0)
+      .where('purl', 'is not', null);
+    if ('releaseId' in scope) query = query.where('release_id', '=', scope.releaseId);
+    for (const row of await query.execute()) {
+      const ids = [row.vulnerability_id, ...(JSON.parse(row.aliases) as string[])];
+      if ('vulnerabilities' in scope && !ids.some((id) => scope.vulnerabilities.has(id))) continue;
+      const statements = ids.flatMap((id) => supplierStatements.get(id) ?? []);
+      if (statements.length === 0) continue;
+      const reading = readPackageUrl(row.purl!);
+      if (!reading.valid) continue;
+      const identity = packageIdentityFromPurl(reading.purl).key;
+      const version = row.component_version ?? reading.purl.version;
+      const statement = statements.find(
+        (candidate) => candidate.identity === identity && candidate.version === version,
+      );
+      if (statement === undefined) continue;
+      const said = `CSAF VEX ${statement.document}: known_not_affected (${statement.justification})`;
+      await this.decide(tx, record, row, {
+        state: 'not_affected',
+        justification: statement.justification as NotAffectedJustification,
+        reason: (statement.impact === undefined ? said : `${said}: ${statement.impact}`).slice(0, 2000),
+      });
+    }
   }
 
   /** Marks the findings of withdrawn advisories: they no longer count. */

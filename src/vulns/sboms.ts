@@ -34,6 +34,7 @@ export class ReleaseSboms implements SbomReader {
   private readonly clock: Clock;
   private readonly listeners: ((
     tx: Tx,
+    record: (event: LedgerEvent) => void,
     release: Pick<Release, 'id' | 'productId' | 'version'>,
     sbom: ParsedSbom,
   ) => Promise<void>)[] = [];
@@ -47,6 +48,7 @@ export class ReleaseSboms implements SbomReader {
   onStored(
     listener: (
       tx: Tx,
+      record: (event: LedgerEvent) => void,
       release: Pick<Release, 'id' | 'productId' | 'version'>,
       sbom: ParsedSbom,
     ) => Promise<void>,
@@ -104,7 +106,7 @@ export class ReleaseSboms implements SbomReader {
         components: parsed.components.length,
       },
     });
-    for (const listener of this.listeners) await listener(tx, release, parsed);
+    for (const listener of this.listeners) await listener(tx, record, release, parsed);
   }
 
   async get(releaseId: string): Promise<StoredSbom> {

@@ -47,8 +47,8 @@ export class Vulns {
     this.advisories = new AdvisoryStore({ store, ledger, clock, findings: this.findings });
     // Every SBOM attached to a release is read here (parsed, validated, kept) and matched against
     // every advisory in the same transaction; every publication passes the findings gate.
-    this.sboms.onStored((tx, release, sbom) =>
-      this.findings.matchSbom(tx, release, sbom).then(() => undefined),
+    this.sboms.onStored((tx, record, release, sbom) =>
+      this.findings.matchSbom(tx, record, release, sbom).then(() => undefined),
     );
     options.updates.releases.useSbomReader(this.sboms);
     options.updates.releases.addPublicationGate(this.findings);

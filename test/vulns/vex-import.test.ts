@@ -3,28 +3,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { ledgerSize, validProduct } from '../api/helpers.ts';
+import { advisory, bom, vexDir } from './jackson-fixtures.ts';
 
-const vexDir = new URL('../../../shared/data/vex/', import.meta.url);
-/** CycloneDX/bom-examples `VEX/`: a BOM listing jackson-databind 2.10.0, and a VEX saying CVE-2020-25649 does not reach it. */
-const bom = readFileSync(new URL('bom.json', vexDir), 'utf8');
 const vex = readFileSync(new URL('vex.json', vexDir));
-
-/** The advisory for CVE-2020-25649 as the GitHub Advisory Database publishes it in OSV (ranges abridged to the 2.10 line). */
-const advisory = JSON.stringify({
-  schema_version: '1.6.0',
-  id: 'GHSA-288c-cq4h-88gq',
-  modified: '2024-03-15T00:00:00Z',
-  published: '2020-12-03T00:00:00Z',
-  aliases: ['CVE-2020-25649'],
-  summary: 'XML External Entity (XXE) Injection in Jackson Databind',
-  severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:N' }],
-  affected: [
-    {
-      package: { ecosystem: 'Maven', name: 'com.fasterxml.jackson.core:jackson-databind' },
-      ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '2.10.0' }, { fixed: '2.10.5.1' }] }],
-    },
-  ],
-});
 
 describe('a CycloneDX VEX applied to a release decides its findings', () => {
   let t: TestPlatform;

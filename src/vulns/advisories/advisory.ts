@@ -133,6 +133,10 @@ export interface AdvisoryProduct {
 export interface ProductStatement {
   productId: string;
   productName?: string;
+  /** The product's package URL (canonical), when the product tree names it by purl. */
+  purl?: string;
+  /** The product's version: its purl's, else its product_version branch's. */
+  version?: string;
   status: VexStatus;
   /** The CSAF category the status came from. */
   csafStatus: CsafProductStatusCategory;

@@ -217,9 +217,12 @@ function readStatements(
       groupOfProduct.set(productId, status);
       if (statements.has(productId)) continue;
       const product = tree.products.get(productId);
+      const version = product?.purl?.version ?? product?.version;
       statements.set(productId, {
         productId,
         ...(product === undefined ? {} : { productName: product.name }),
+        ...(product?.purl === undefined ? {} : { purl: product.purl.canonical }),
+        ...(version === undefined ? {} : { version }),
         status,
         csafStatus: category,
       });
