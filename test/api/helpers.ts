@@ -129,6 +129,18 @@ export function validProduct(name: string, extra: Record<string, unknown> = {}):
   };
 }
 
+/** A draft release of `productId` for hardware revision rev-a (as validProduct makes it); its id. */
+export async function createRelease(t: TestPlatform, productId: string, version: string): Promise<string> {
+  const created = await t.call('POST', '/api/v1/releases', {
+    productId,
+    version,
+    securityVersion: 1,
+    hardwareRevisions: ['rev-a'],
+  });
+  assert.equal(created.status, 201, created.text);
+  return created.json.id as string;
+}
+
 /** Records to aim requests at: a product, a principal holding a role, a token of the admin. */
 export interface Fixtures {
   deviceId: string;

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { verifyStoredLog } from '../../src/ledger/index.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { storeKinds } from '../support/stores.ts';
-import { ledgerSize, validProduct } from '../api/helpers.ts';
+import { createRelease, ledgerSize, validProduct } from '../api/helpers.ts';
 
 const data = new URL('../../../shared/data/', import.meta.url);
 const goVulnDb = readFileSync(new URL('osv/golang-vulndb.jsonl.gz', data));
@@ -19,16 +19,7 @@ for (const kind of await storeKinds())
     let early: string;
     let late: string;
 
-    async function release(version: string): Promise<string> {
-      const created = await t.call('POST', '/api/v1/releases', {
-        productId,
-        version,
-        securityVersion: 1,
-        hardwareRevisions: ['rev-a'],
-      });
-      assert.equal(created.status, 201, created.text);
-      return created.json.id as string;
-    }
+    const release = (version: string) => createRelease(t, productId, version);
 
     async function attachSbom(releaseId: string) {
       const attached = await t.send('POST', `/api/v1/releases/${releaseId}/sbom`, {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { storeKinds } from '../support/stores.ts';
-import { validProduct } from '../api/helpers.ts';
+import { createRelease, validProduct } from '../api/helpers.ts';
 import { advisory, bom } from './jackson-fixtures.ts';
 
 const jackson = 'pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0';
@@ -72,19 +72,13 @@ for (const kind of await storeKinds())
     let productId: string;
 
     async function releaseWith(version: string, sbom: string): Promise<string> {
-      const created = await t.call('POST', '/api/v1/releases', {
-        productId,
-        version,
-        securityVersion: 1,
-        hardwareRevisions: ['rev-a'],
-      });
-      assert.equal(created.status, 201, created.text);
-      const attached = await t.send('POST', `/api/v1/releases/${created.json.id}/sbom`, {
+      const releaseId = await createRelease(t, productId, version);
+      const attached = await t.send('POST', `/api/v1/releases/${releaseId}/sbom`, {
         payload: sbom,
         contentType: 'application/vnd.cyclonedx+json',
       });
       assert.equal(attached.status, 200, attached.text);
-      return created.json.id as string;
+      return releaseId;
     }
     const importAdvisory = async (document: string, name: string) => {
       const imported = await t.send('POST', `/api/v1/vulns/advisories?name=${name}`, {
