@@ -284,6 +284,10 @@ export class Findings implements PublicationGate {
     scope: { releaseId: string } | { vulnerabilities: ReadonlySet<string> },
   ): Promise<void> {
     const { supplierStatements } = await this.advisories(tx);
+    // Advisories arriving in batches (a whole OSV feed) read no findings unless a supplier spoke
+    // of one of the vulnerabilities they name.
+    if ('vulnerabilities' in scope && ![...scope.vulnerabilities].some((id) => supplierStatements.has(id)))
+      return;
     if (supplierStatements.size === 0) return;
     let query = tx
       .selectFrom('findings')

@@ -162,4 +162,20 @@ for (const kind of await storeKinds())
       assert.equal((await findingOf(first)).state, 'affected');
       assert.equal((await triageEvents(finding.id)).length, 2);
     });
+
+    test("an advisory that arrives after the supplier's statement is decided as it is matched", async () => {
+      const statement = JSON.parse(supplierVex(1, { flag: true }));
+      statement.document.tracking.id = 'EXAMPLE-VEX-2026-002';
+      statement.vulnerabilities[0].cve = 'CVE-2099-0042';
+      await importAdvisory(JSON.stringify(statement), 'vex-0042.json');
+      const later = { ...JSON.parse(advisory), id: 'GHSA-test-0042', aliases: ['CVE-2099-0042'] };
+      await importAdvisory(JSON.stringify(later), 'ghsa-0042.json');
+      const findings = (await t.call('GET', `/api/v1/releases/${first}/findings`)).json.findings;
+      const finding = findings.find((candidate: any) => candidate.vulnerability === 'CVE-2099-0042');
+      assert.ok(finding, JSON.stringify(findings));
+      assert.equal(finding.state, 'not_affected');
+      assert.equal(finding.justification, 'vulnerable_code_not_in_execute_path');
+      const [event] = await triageEvents(finding.id);
+      assert.match(event.details.reason, /^CSAF VEX EXAMPLE-VEX-2026-002: known_not_affected/);
+    });
   });
