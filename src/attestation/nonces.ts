@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VigilError, toRfc3339, type Clock } from '../core/index.ts';
 import type { Ledger } from '../ledger/index.ts';
-import type { Queryable, Store } from '../store/index.ts';
+import type { Store, Tx } from '../store/index.ts';
 
 /** How long a nonce stays good unless configured (VIGIL_ATTESTATION_NONCE_SECONDS). */
 export const defaultNonceSeconds = 300;
@@ -50,6 +50,20 @@ export class AttestationNonces {
     this.clock = options.clock;
     this.key = options.key;
     this.lifetimeSeconds = options.lifetimeSeconds ?? defaultNonceSeconds;
+    // Every appraisal spends one: compiled once (Store.statement).
+    this.insertSpent = this.store.statement<[string, string, string, string]>(
+      4,
+      (db, nonce, deviceId, expiresAt, usedAt) =>
+        db
+          .insertInto('attestation_spent_nonces')
+          .values({
+            nonce: nonce as string,
+            device_id: deviceId as string,
+            expires_at: expiresAt as string,
+            used_at: usedAt as string,
+          })
+          .onConflict((conflict) => conflict.column('nonce').doNothing()),
+    );
     if (
       !Number.isInteger(this.lifetimeSeconds) ||
       this.lifetimeSeconds < 1 ||
@@ -62,6 +76,14 @@ export class AttestationNonces {
       );
     }
   }
+
+  private readonly insertSpent: (
+    tx: Tx,
+    nonce: string,
+    deviceId: string,
+    expiresAt: string,
+    usedAt: string,
+  ) => Promise<{ changes: number }>;
 
   private mac(body: Buffer): Buffer {
     return createHmac('sha256', this.key).update(body).digest().subarray(0, macLength);
@@ -99,18 +121,15 @@ export class AttestationNonces {
    * Spends a checked nonce inside the caller's transaction; exactly one transaction can, however
    * many processes try at once (the nonce is the spent table's primary key).
    */
-  async spend(tx: Queryable, deviceId: string, nonce: Buffer, expiresAt: string): Promise<void> {
-    const inserted = await tx
-      .insertInto('attestation_spent_nonces')
-      .values({
-        nonce: nonce.toString('hex'),
-        device_id: deviceId,
-        expires_at: expiresAt,
-        used_at: toRfc3339(this.clock.now()),
-      })
-      .onConflict((conflict) => conflict.column('nonce').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1)
+  async spend(tx: Tx, deviceId: string, nonce: Buffer, expiresAt: string): Promise<void> {
+    const inserted = await this.insertSpent(
+      tx,
+      nonce.toString('hex'),
+      deviceId,
+      expiresAt,
+      toRfc3339(this.clock.now()),
+    );
+    if (inserted.changes !== 1)
       throw new VigilError('ATTESTATION_NONCE_REUSED', 'invalid', 'the nonce was already used');
   }
 

@@ -279,13 +279,8 @@ export class AttestationService {
           .onConflict((conflict) => conflict.column('digest').doNothing())
           .execute();
       }
-      const previous = await tx
-        .selectFrom('devices')
-        .select('trust_status')
-        .where('id', '=', device.id)
-        .executeTakeFirst();
       await this.store.insertMany(tx, 'attestations', [row]);
-      await this.identity.devices.recordTrust(tx, device.id, {
+      const { previousStatus } = await this.identity.devices.recordTrust(tx, device.id, {
         status: appraisal.status,
         appraisedAt: at,
         secureBoot: appraisal.secureBoot,
@@ -307,7 +302,7 @@ export class AttestationService {
         },
       });
       // The alert is for the turn: a device already contraindicated is not alerted on again.
-      if (appraisal.status === 'contraindicated' && previous?.trust_status !== 'contraindicated') {
+      if (appraisal.status === 'contraindicated' && previousStatus !== 'contraindicated') {
         record({
           type: 'alert.raised',
           subject: device.id,

@@ -1,7 +1,7 @@
 import { X509Certificate, createHash, randomBytes } from 'node:crypto';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger, LedgerEvent } from '../ledger/index.ts';
-import type { DevicesTable, Queryable, Store } from '../store/index.ts';
+import type { DevicesTable, Queryable, Store, Tx } from '../store/index.ts';
 import type { IdentityProfiles } from './profile-store.ts';
 import type { Revocations, RevocationReason } from './revocation.ts';
 
@@ -173,7 +173,49 @@ export class DeviceService {
     this.clock = options.clock;
     this.profiles = options.profiles;
     this.revocations = options.revocations;
+    // Every appraisal runs these: compiled once (Store.statement).
+    this.trustStatus = this.store.statement<[string], Pick<DevicesTable, 'trust_status'>>(1, (db, id) =>
+      db
+        .selectFrom('devices')
+        .select('trust_status')
+        .where('id', '=', id as string),
+    );
+    this.updateTrust = this.store.statement<[string, string, string, string | null, string, string]>(
+      6,
+      (db, status, appraisedAt, secureBoot, release, attestationId, id) =>
+        db
+          .updateTable('devices')
+          .set({
+            trust_status: status as DeviceTrust['status'],
+            trust_appraised_at: appraisedAt as string,
+            trust_secure_boot: secureBoot as DeviceTrust['secureBoot'],
+            trust_release: release as string | null,
+            trust_attestation_id: attestationId as string,
+          })
+          .where('id', '=', id as string)
+          // Ids are time-ordered: an appraisal committed late by another process never hides a newer one.
+          .where((where) =>
+            where.or([
+              where('trust_attestation_id', 'is', null),
+              where('trust_attestation_id', '<', attestationId as string),
+            ]),
+          ),
+    );
   }
+
+  private readonly trustStatus: (
+    tx: Tx,
+    id: string,
+  ) => Promise<{ rows: Pick<DevicesTable, 'trust_status'>[] }>;
+  private readonly updateTrust: (
+    tx: Tx,
+    status: string,
+    appraisedAt: string,
+    secureBoot: string,
+    release: string | null,
+    attestationId: string,
+    id: string,
+  ) => Promise<unknown>;
 
   async register(actor: Actor, registration: Registration): Promise<RegistrationResult> {
     const [result] = await this.registerMany(actor, [registration]);
@@ -516,27 +558,24 @@ export class DeviceService {
 
   /**
    * Records the latest appraisal of a device, inside the caller's transaction (attestation writes
-   * it with the attestation record, so the two never disagree).
+   * it with the attestation record, so the two never disagree). Returns the trust status it had.
    */
-  async recordTrust(tx: Queryable, id: string, trust: DeviceTrust): Promise<void> {
-    await tx
-      .updateTable('devices')
-      .set({
-        trust_status: trust.status,
-        trust_appraised_at: trust.appraisedAt,
-        trust_secure_boot: trust.secureBoot,
-        trust_release: trust.measuredRelease,
-        trust_attestation_id: trust.attestationId,
-      })
-      .where('id', '=', id)
-      // Ids are time-ordered: an appraisal committed late by another process never hides a newer one.
-      .where((where) =>
-        where.or([
-          where('trust_attestation_id', 'is', null),
-          where('trust_attestation_id', '<', trust.attestationId),
-        ]),
-      )
-      .execute();
+  async recordTrust(
+    tx: Tx,
+    id: string,
+    trust: DeviceTrust,
+  ): Promise<{ previousStatus: DevicesTable['trust_status'] | null }> {
+    const [previous] = (await this.trustStatus(tx, id)).rows;
+    await this.updateTrust(
+      tx,
+      trust.status,
+      trust.appraisedAt,
+      trust.secureBoot,
+      trust.measuredRelease,
+      trust.attestationId,
+      id,
+    );
+    return { previousStatus: previous?.trust_status ?? null };
   }
 
   /**

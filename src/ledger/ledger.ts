@@ -71,7 +71,27 @@ export class Ledger {
     this.origin = options.origin;
     this.clock = options.clock;
     this.verifierKey = formatVerifierKey(options.origin, options.signer.publicKey);
+    // Every append and every grouped caller runs these: compiled once (Store.statement).
+    this.advanceSequence = this.store.statement<[number], { value: number | bigint }>(1, (db, count) =>
+      db
+        .updateTable('ledger_sequence')
+        .set({ value: sql`value + ${count}` })
+        .where('name', '=', 'append')
+        .returning('value'),
+    );
+    // Each grouped caller's savepoint is released before the next one's opens, so one name serves.
+    this.savepoint = this.store.statement(0, () => sql`savepoint grouped_call`);
+    this.releaseSavepoint = this.store.statement(0, () => sql`release savepoint grouped_call`);
+    this.rollbackSavepoint = this.store.statement(0, () => sql`rollback to savepoint grouped_call`);
   }
+
+  private readonly advanceSequence: (
+    tx: Tx,
+    count: number,
+  ) => Promise<{ rows: { value: number | bigint }[] }>;
+  private readonly savepoint: (tx: Tx) => Promise<unknown>;
+  private readonly releaseSavepoint: (tx: Tx) => Promise<unknown>;
+  private readonly rollbackSavepoint: (tx: Tx) => Promise<unknown>;
 
   /**
    * Runs `work` in one transaction; the events it records are appended last, in the same
@@ -119,18 +139,17 @@ export class Ledger {
         const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         try {
           await this.store.transaction(async (tx) => {
-            for (const [position, item] of batch.entries()) {
-              const savepoint = sql.raw(`grouped_${position}`);
-              await sql`savepoint ${savepoint}`.execute(tx);
+            for (const item of batch) {
+              await this.savepoint(tx);
               try {
                 const events: LedgerEvent[] = [];
                 const value = await item.work(tx, (event) => events.push(event));
                 if (events.length > 0) await this.append(tx, item.actor, events);
-                await sql`release savepoint ${savepoint}`.execute(tx);
+                await this.releaseSavepoint(tx);
                 outcomes.push({ ok: true, value });
               } catch (error) {
-                await sql`rollback to savepoint ${savepoint}`.execute(tx);
-                await sql`release savepoint ${savepoint}`.execute(tx);
+                await this.rollbackSavepoint(tx);
+                await this.releaseSavepoint(tx);
                 outcomes.push({ ok: false, error });
               }
             }
@@ -156,13 +175,10 @@ export class Ledger {
    */
   async append(tx: Tx, actor: Actor, events: readonly LedgerEvent[]): Promise<{ firstIndex: number }> {
     if (events.length === 0) return { firstIndex: -1 };
-    const { value: next } = await tx
-      .updateTable('ledger_sequence')
-      .set({ value: sql`value + ${events.length}` })
-      .where('name', '=', 'append')
-      .returning('value')
-      .executeTakeFirstOrThrow();
-    const firstIndex = Number(next) - events.length;
+    const [sequence] = (await this.advanceSequence(tx, events.length)).rows;
+    if (sequence === undefined)
+      throw new VigilError('LEDGER_SEQUENCE_GAP', 'internal', 'the ledger has no append sequence');
+    const firstIndex = Number(sequence.value) - events.length;
     const at = toRfc3339(this.clock.now());
     const rows = events.map((event, offset) => {
       const index = firstIndex + offset;

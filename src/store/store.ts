@@ -10,6 +10,7 @@ import {
   type DatabaseConnection,
   type Driver,
   type Compilable,
+  type RawBuilder,
   type Insertable,
   type OnConflictBuilder,
   type Transaction,
@@ -216,17 +217,7 @@ export class Store {
     arity: Values['length'],
     build: (db: Kysely<Database>, ...placeholders: unknown[]) => Compilable<Row>,
   ): (...values: Values) => Promise<Row[]> {
-    const placeholders = Array.from({ length: arity }, (_, index) => ({ placeholder: index }));
-    const compiled = build(this.db, ...placeholders).compile();
-    if (compiled.query.kind !== 'SelectQueryNode') {
-      throw new VigilError('STORE_QUERY_INVALID', 'internal', 'only reads are prepared');
-    }
-    const slots = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as never));
-    if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
-      throw new VigilError('STORE_QUERY_INVALID', 'internal', 'a prepared query must bind every placeholder');
-    }
-    const bind = (values: unknown[]) =>
-      compiled.parameters.map((parameter, index) => (slots[index]! >= 0 ? values[slots[index]!] : parameter));
+    const { sql, bind } = compileOnce(this.db, arity, build, 'SelectQueryNode');
     if (this.sqlite !== undefined && this.location !== ':memory:') {
       let statement: SQLiteDatabase.Statement | undefined;
       // Answers by the values asked with, kept while the database is unchanged.
@@ -241,7 +232,7 @@ export class Store {
         const key = JSON.stringify(values);
         let rows = answers.get(key);
         if (rows === undefined) {
-          statement ??= this.readerConnection().prepare(compiled.sql);
+          statement ??= this.readerConnection().prepare(sql);
           rows = statement.all(bind(values)) as Row[];
           if (answers.size >= rememberedAnswers) answers.clear();
           answers.set(key, rows);
@@ -250,8 +241,38 @@ export class Store {
         return rows.map((row) => ({ ...row }));
       };
     }
-    return async (...values) =>
-      (await this.db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, bind(values)))).rows;
+    return async (...values) => (await this.db.executeQuery<Row>(CompiledQuery.raw(sql, bind(values)))).rows;
+  }
+
+  /**
+   * A statement of any kind built and compiled once, then run inside a transaction with new
+   * values: the write path's counterpart of `prepare`, for statements a hot path runs per call
+   * (placeholders as for `prepare`). On SQLite it runs as a cached statement on the connection
+   * that `tx` holds, without Kysely's per-query building, compiling and queueing; on PostgreSQL
+   * the compiled text runs on `tx`. Resolves with the rows (a read, or RETURNING) and the number
+   * of rows changed.
+   */
+  statement<Values extends unknown[], Row = never>(
+    arity: Values['length'],
+    build: (db: Kysely<Database>, ...placeholders: unknown[]) => Compilable<Row> | RawBuilder<Row>,
+  ): (tx: Tx, ...values: Values) => Promise<{ rows: Row[]; changes: number }> {
+    const { sql, bind } = compileOnce(this.db, arity, build);
+    const sqlite = this.sqlite;
+    if (sqlite !== undefined) {
+      let statement: SQLiteDatabase.Statement | undefined;
+      return async (_tx, ...values) => {
+        statement ??= sqlite.prepare(sql);
+        if (statement.reader) {
+          const rows = statement.all(bind(values)) as Row[];
+          return { rows, changes: rows.length };
+        }
+        return { rows: [], changes: statement.run(bind(values)).changes };
+      };
+    }
+    return async (tx, ...values) => {
+      const result = await tx.executeQuery<Row>(CompiledQuery.raw(sql, bind(values)));
+      return { rows: result.rows, changes: Number(result.numAffectedRows ?? BigInt(result.rows.length)) };
+    };
   }
 
   private readerConnection(): SQLiteDatabase.Database {
@@ -334,6 +355,34 @@ class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.settings, this.sqlite);
   }
+}
+
+/**
+ * Compiles `build` once with placeholder objects where its values go, and returns the SQL text
+ * and a function that puts values in the placeholders' places among the bound parameters.
+ */
+function compileOnce(
+  db: Kysely<Database>,
+  arity: number,
+  build: (db: Kysely<Database>, ...placeholders: unknown[]) => Compilable<unknown> | RawBuilder<unknown>,
+  kind?: 'SelectQueryNode',
+): { sql: string; bind: (values: unknown[]) => unknown[] } {
+  const placeholders = Array.from({ length: arity }, (_, index) => ({ placeholder: index }));
+  const query = build(db, ...placeholders);
+  // A raw builder (sql`...`) compiles against the database; a query builder on its own.
+  const compiled = 'isRawBuilder' in query ? query.compile(db) : query.compile();
+  if (kind !== undefined && compiled.query.kind !== kind) {
+    throw new VigilError('STORE_QUERY_INVALID', 'internal', 'only reads are prepared');
+  }
+  const slots = compiled.parameters.map((parameter) => placeholders.indexOf(parameter as never));
+  if (placeholders.some((placeholder) => !compiled.parameters.includes(placeholder))) {
+    throw new VigilError('STORE_QUERY_INVALID', 'internal', 'a compiled query must bind every placeholder');
+  }
+  return {
+    sql: compiled.sql,
+    bind: (values) =>
+      compiled.parameters.map((parameter, index) => (slots[index]! >= 0 ? values[slots[index]!] : parameter)),
+  };
 }
 
 function redactUrl(url: string): string {

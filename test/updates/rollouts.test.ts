@@ -80,13 +80,15 @@ for (const kind of kinds) {
       measuredRelease: string,
       status: 'affirming' | 'contraindicated' = 'affirming',
     ) {
-      await t.platform.identity.devices.recordTrust(t.platform.store.db, id, {
-        status,
-        appraisedAt: t.clock.now().toISOString(),
-        secureBoot: 'enabled',
-        measuredRelease,
-        attestationId: `0197${String(++counter).padStart(4, '0')}-0000-7000-8000-000000000000`,
-      });
+      await t.platform.store.transaction((tx) =>
+        t.platform.identity.devices.recordTrust(tx, id, {
+          status,
+          appraisedAt: t.clock.now().toISOString(),
+          secureBoot: 'enabled',
+          measuredRelease,
+          attestationId: `0197${String(++counter).padStart(4, '0')}-0000-7000-8000-000000000000`,
+        }),
+      );
     }
 
     const rolloutOf = async (id: string) => (await t.call('GET', `/api/v1/rollouts/${id}`)).json;

@@ -112,13 +112,15 @@ for (const kind of await storeKinds())
       await checkin(await device('MB-2'), '1.6.3');
       const measured = await device('MB-3');
       await checkin(measured, '1.6.2');
-      await t.platform.identity.devices.recordTrust(t.platform.store.db, measured.id, {
-        status: 'affirming',
-        appraisedAt: t.clock.now().toISOString(),
-        secureBoot: 'enabled',
-        measuredRelease: '1.6.3',
-        attestationId: '01970000-0000-7000-8000-000000000001',
-      });
+      await t.platform.store.transaction((tx) =>
+        t.platform.identity.devices.recordTrust(tx, measured.id, {
+          status: 'affirming',
+          appraisedAt: t.clock.now().toISOString(),
+          secureBoot: 'enabled',
+          measuredRelease: '1.6.3',
+          attestationId: '01970000-0000-7000-8000-000000000001',
+        }),
+      );
       await checkin(await device('MB-4'), '1.6.3-rebuild');
       const retired = await device('MB-5');
       await checkin(retired, '1.6.3');
