@@ -20,7 +20,7 @@ import type { Benchmark } from './run.ts';
 import { openLoadConnection, type LoadConnection } from './http-load.ts';
 import { adminClient, benchProduct, enrollFleet } from './support.ts';
 
-const devices = 64;
+const devices = Number(process.env.HACK_DEVICES ?? 64);
 const seconds = 5;
 const warmUpMs = 2000;
 // One device-endpoint process per core, as `vigil serve --device-workers` is meant to be run.

@@ -65,4 +65,6 @@ export interface BoundKey {
   certificate: Buffer | null;
   /** What vouches for the key being the device's hardware's (see AttestationKey.endorsement). */
   endorsement: 'ek-certificate' | 'factory' | 'first-use';
+  /** The TPM clock of the key's latest recorded appraisal, if any. */
+  lastClock?: { resetCount: number; restartCount: number } | null;
 }

@@ -17,7 +17,7 @@ import {
 } from 'node:crypto';
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
-import type { AttestationKeysTable, Queryable, Store } from '../store/index.ts';
+import type { AttestationKeysTable, Queryable, Store, Tx } from '../store/index.ts';
 import type { BoundKey } from './claims.ts';
 import type { EndorsementRoots } from './endorsement.ts';
 import {
@@ -96,7 +96,14 @@ function readPublic(bytes: Buffer, what: string): TpmPublicArea {
 
 type BoundKeyRow = Pick<
   AttestationKeysTable,
-  'id' | 'kind' | 'public_key' | 'certificate' | 'retired_at' | 'endorsement'
+  | 'id'
+  | 'kind'
+  | 'public_key'
+  | 'certificate'
+  | 'retired_at'
+  | 'endorsement'
+  | 'last_reset_count'
+  | 'last_restart_count'
 >;
 
 export class AttestationKeys {
@@ -120,14 +127,45 @@ export class AttestationKeys {
     this.boundRows = this.store.prepare<[string, string, string], BoundKeyRow>(3, (db, deviceId, kind, at) =>
       db
         .selectFrom('attestation_keys')
-        .select(['id', 'kind', 'public_key', 'certificate', 'retired_at', 'endorsement'])
+        .select([
+          'id',
+          'kind',
+          'public_key',
+          'certificate',
+          'retired_at',
+          'endorsement',
+          'last_reset_count',
+          'last_restart_count',
+        ])
         .where('device_id', '=', deviceId as string)
         .where('kind', '=', kind as BoundKey['kind'])
         .where('bound_at', '<=', at as string),
     );
+    this.updateClock = this.store.statement<[number, number, string]>(
+      3,
+      (db, resetCount, restartCount, keyId) =>
+        db
+          .updateTable('attestation_keys')
+          .set({ last_reset_count: resetCount as number, last_restart_count: restartCount as number })
+          .where('id', '=', keyId as string)
+          .where((where) =>
+            where.or([
+              where('last_reset_count', 'is', null),
+              where('last_restart_count', 'is', null),
+              where('last_reset_count', '<>', resetCount as number),
+              where('last_restart_count', '<>', restartCount as number),
+            ]),
+          ),
+    );
   }
 
   private readonly boundRows: (deviceId: string, kind: string, at: string) => Promise<BoundKeyRow[]>;
+  private readonly updateClock: (
+    tx: Tx,
+    resetCount: number,
+    restartCount: number,
+    keyId: string,
+  ) => Promise<unknown>;
 
   /** Step 1 of binding a TPM AK: checks both public areas and answers a credential only that TPM can open. */
   async challenge(
@@ -250,6 +288,8 @@ export class AttestationKeys {
           certificate: null,
           bound_at: now,
           retired_at: null,
+          last_reset_count: null,
+          last_restart_count: null,
         };
         await tx.insertInto('attestation_keys').values(row).execute();
         record({
@@ -304,6 +344,8 @@ export class AttestationKeys {
         certificate: null,
         bound_at: now,
         retired_at: null,
+        last_reset_count: null,
+        last_restart_count: null,
       };
     } else {
       let certificate: X509Certificate;
@@ -330,6 +372,8 @@ export class AttestationKeys {
         certificate: certificate.raw,
         bound_at: now,
         retired_at: null,
+        last_reset_count: null,
+        last_restart_count: null,
       };
     }
     await this.ledger.transact(actor, async (tx, record) => {
@@ -383,10 +427,26 @@ export class AttestationKeys {
         publicKey: this.keyObject(row.id, row.public_key),
         certificate: row.certificate,
         endorsement: row.endorsement,
+        lastClock:
+          row.last_reset_count === null || row.last_restart_count === null
+            ? null
+            : { resetCount: Number(row.last_reset_count), restartCount: Number(row.last_restart_count) },
       }));
   }
 
-  /** Key rows never change, so their parsed public keys are kept (bounded). */
+  /**
+   * Keeps the TPM clock of an appraisal just recorded on its key, inside the appraisal's
+   * transaction; the row is written only when the clock differs (a reboot, or the first time).
+   */
+  async recordClock(
+    tx: Tx,
+    keyId: string,
+    clock: { resetCount: number; restartCount: number },
+  ): Promise<void> {
+    await this.updateClock(tx, clock.resetCount, clock.restartCount, keyId);
+  }
+
+  /** Key material never changes, so parsed public keys are kept (bounded). */
   private readonly keyObjects = new Map<string, KeyObject>();
 
   private keyObject(id: string, spki: Buffer): KeyObject {

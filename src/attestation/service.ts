@@ -104,7 +104,6 @@ function recordDigestOf(row: AttestationsTable): string {
 }
 
 type DeviceRow = Pick<DevicesTable, 'id' | 'product_id' | 'hardware_revision'>;
-type ClockRow = Pick<AttestationsTable, 'reset_count' | 'restart_count'>;
 
 export class AttestationService {
   private readonly store: Store;
@@ -141,19 +140,7 @@ export class AttestationService {
     this.policies = options.policies;
     this.earKeys = options.earKeys;
     this.build = options.build;
-    // Every appraisal runs this lookup: compiled once (Store.prepare).
-    this.latestClock = this.store.prepare<[string, string], ClockRow>(2, (db, deviceId, keyId) =>
-      db
-        .selectFrom('attestations')
-        .select(['reset_count', 'restart_count'])
-        .where('device_id', '=', deviceId as string)
-        .where('key_id', '=', keyId as string)
-        .orderBy('id', 'desc')
-        .limit(1),
-    );
   }
-
-  private readonly latestClock: (deviceId: string, keyId: string) => Promise<ClockRow[]>;
 
   /** Appraises fresh evidence from an authenticated device; refusals are typed and recorded. */
   async submit(device: DeviceRow, formatId: string, wire: unknown): Promise<AttestationRecord> {
@@ -187,11 +174,11 @@ export class AttestationService {
       await this.refuse(device.id, error, formatId);
       throw error;
     }
-    const [policy, referenceSets, previousClock] = await Promise.all([
+    const [policy, referenceSets] = await Promise.all([
       this.policies.inForce(device.product_id, at),
       this.referenceValues.inForce(device.product_id, device.hardware_revision, at),
-      this.previousClock(device.id, claims.keyId, null),
     ]);
+    const previousClock = keys.find((key) => key.id === claims.keyId)?.lastClock ?? null;
     const appraisal = appraise({ claims, referenceSets, policy: policy.policy, previousClock });
     await this.earKeys.ready();
     const id = newId();
@@ -280,6 +267,11 @@ export class AttestationService {
           .execute();
       }
       await this.store.insertMany(tx, 'attestations', [row]);
+      if (row.reset_count !== null && row.restart_count !== null)
+        await this.keys.recordClock(tx, row.key_id, {
+          resetCount: row.reset_count,
+          restartCount: row.restart_count,
+        });
       const { previousStatus } = await this.identity.devices.recordTrust(tx, device.id, {
         status: appraisal.status,
         appraisedAt: at,
@@ -373,24 +365,21 @@ export class AttestationService {
     });
   }
 
-  /** The TPM clock of the previous appraisal by the same key (before `beforeId`, if given). */
-  private async previousClock(
+  /** The TPM clock of the appraisal by the same key recorded before `beforeId` (for re-appraisal). */
+  private async clockBefore(
     deviceId: string,
     keyId: string,
-    beforeId: string | null,
+    beforeId: string,
   ): Promise<{ resetCount: number; restartCount: number } | null> {
-    const [row] =
-      beforeId === null
-        ? await this.latestClock(deviceId, keyId)
-        : await this.store.db
-            .selectFrom('attestations')
-            .select(['reset_count', 'restart_count'])
-            .where('device_id', '=', deviceId)
-            .where('key_id', '=', keyId)
-            .where('id', '<', beforeId)
-            .orderBy('id', 'desc')
-            .limit(1)
-            .execute();
+    const row = await this.store.db
+      .selectFrom('attestations')
+      .select(['reset_count', 'restart_count'])
+      .where('device_id', '=', deviceId)
+      .where('key_id', '=', keyId)
+      .where('id', '<', beforeId)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     if (row === undefined || row.reset_count === null || row.restart_count === null) return null;
     return { resetCount: Number(row.reset_count), restartCount: Number(row.restart_count) };
   }
@@ -485,7 +474,7 @@ export class AttestationService {
     const policy = await this.policies.version(device.product_id, policyRef.version);
     const cited = JSON.parse(row.reference_values) as { id: string }[];
     const referenceSets = await this.referenceValues.byIds(cited.map((entry) => entry.id));
-    const previousClock = await this.previousClock(row.device_id, claims.keyId, row.id);
+    const previousClock = await this.clockBefore(row.device_id, claims.keyId, row.id);
     const appraisal = appraise({ claims, referenceSets, policy: policy.policy, previousClock });
     const claimsNow = this.earClaimsOf(
       row.device_id,

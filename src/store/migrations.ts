@@ -699,6 +699,26 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0008_attestation_key_clock': {
+      async up(db: AnyDb) {
+        // Each appraisal compares the TPM clock with the key's previous appraisal: kept on the key
+        // row (written only when it changes), so no appraisal searches the attestation history.
+        await db.schema
+          .alterTable('attestation_keys')
+          .addColumn('last_reset_count', sql.raw(bigint))
+          .execute();
+        await db.schema
+          .alterTable('attestation_keys')
+          .addColumn('last_restart_count', sql.raw(bigint))
+          .execute();
+        for (const column of ['reset_count', 'restart_count'] as const) {
+          await sql`update attestation_keys set ${sql.ref(`last_${column}`)} = (
+              select ${sql.ref(column)} from attestations
+              where attestations.key_id = attestation_keys.id
+              order by attestations.id desc limit 1)`.execute(db);
+        }
+      },
+    },
   };
 
   return { getMigrations: async () => migrations };

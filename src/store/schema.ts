@@ -259,6 +259,9 @@ export interface AttestationKeysTable {
   certificate: Buffer | null; // DER of the DICE DeviceID certificate
   bound_at: string;
   retired_at: string | null;
+  // The TPM clock of the key's latest recorded appraisal (a reboot shows as a change).
+  last_reset_count: number | null;
+  last_restart_count: number | null;
 }
 
 export interface AttestationCredentialChallengesTable {

@@ -123,8 +123,13 @@ export class Store {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
-    return new Store(db, 'sqlite', options.sqlitePath, sqlite);
+    // Whatever Kysely runs on the writer connection may be a commit: a later read asks afresh.
+    const opened: { store?: Store } = {};
+    const dialect = new ImmediateSqliteDialect(sqlite, () => {
+      if (opened.store !== undefined) opened.store.heldDataVersion = undefined;
+    });
+    opened.store = new Store(new Kysely<Database>({ dialect }), 'sqlite', options.sqlitePath, sqlite);
+    return opened.store;
   }
 
   /** Applies every pending migration; safe to call from several processes at once. */
@@ -291,9 +296,21 @@ export class Store {
    * write meanwhile (a fleet checking in with nothing new) are answered without running again.
    */
   private readerDataVersion(): unknown {
-    this.dataVersion ??= this.readerConnection().prepare('pragma data_version').pluck();
-    return this.dataVersion.get();
+    if (this.heldDataVersion === undefined) {
+      this.dataVersion ??= this.readerConnection().prepare('pragma data_version').pluck();
+      this.heldDataVersion = { value: this.dataVersion.get() };
+      queueMicrotask(() => (this.heldDataVersion = undefined));
+    }
+    return this.heldDataVersion.value;
   }
+
+  /**
+   * The data_version read last, held for the rest of the current run of this process's code: reads
+   * started together (a Promise.all of lookups) ask SQLite once. Nothing from outside reaches the
+   * process until the run ends, so holding it changes no answer another process's commit could;
+   * this process's own commits drop it at once (see `open`).
+   */
+  private heldDataVersion: { value: unknown } | undefined;
 
   async close(): Promise<void> {
     this.reader?.close();
@@ -345,8 +362,8 @@ class ImmediateSqliteDialect extends SqliteDialect {
   private readonly settings: ConstructorParameters<typeof SqliteDialect>[0];
   private readonly sqlite: SQLiteDatabase.Database;
 
-  constructor(sqlite: SQLiteDatabase.Database) {
-    const settings = { database: withStatementCache(sqlite) };
+  constructor(sqlite: SQLiteDatabase.Database, beforeStatement: () => void) {
+    const settings = { database: withStatementCache(sqlite, beforeStatement) };
     super(settings);
     this.settings = settings;
     this.sqlite = sqlite;
@@ -399,10 +416,16 @@ function redactUrl(url: string): string {
  * Kysely prepares every statement anew; on SQLite that parse is a large part of a small query's
  * cost. This hands Kysely the same prepared statement for the same SQL text (least recently used
  * out beyond `size`). Safe because the driver runs one statement at a time on its one connection.
+ * `beforeStatement` is called as Kysely asks for each statement, just before running it.
  */
-function withStatementCache(sqlite: SQLiteDatabase.Database, size = 512): SQLiteDatabase.Database {
+function withStatementCache(
+  sqlite: SQLiteDatabase.Database,
+  beforeStatement: () => void,
+  size = 512,
+): SQLiteDatabase.Database {
   const cache = new Map<string, SQLiteDatabase.Statement>();
   const prepare = (source: string): SQLiteDatabase.Statement => {
+    beforeStatement();
     let statement = cache.get(source);
     if (statement !== undefined) {
       cache.delete(source);
