@@ -69,6 +69,8 @@ function joseSignature(der: Buffer, size: number): Buffer {
 
 interface ActiveKey {
   kid: string;
+  /** The JWS protected header, base64url-encoded: the same for every EAR the key signs. */
+  header: string;
   ref: { id: string; backend: 'software'; algorithm: 'ecdsa-p256' };
 }
 
@@ -115,7 +117,8 @@ export class EarKeys {
       throw new VigilError('ATTESTATION_EAR_KEY_MISSING', 'internal', 'no EAR signing key could be created');
     const ref = { id: row.key_id, backend: 'software' as const, algorithm: 'ecdsa-p256' as const };
     await this.keystore.loadKey(ref);
-    this.active = { kid: row.kid, ref };
+    const header = { alg: 'ES256', typ: 'JWT', kid: row.kid };
+    this.active = { kid: row.kid, ref, header: base64url.encode(JSON.stringify(header)) };
     return this.active;
   }
 
@@ -139,11 +142,10 @@ export class EarKeys {
         'internal',
         'the EAR key is not loaded; call ready()',
       );
-    const header = base64url.encode(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: active.kid }));
-    const payload = base64url.encode(JSON.stringify(claims));
-    const input = Buffer.from(`${header}.${payload}`, 'ascii');
+    const payload = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
+    const input = Buffer.from(`${active.header}.${payload}`, 'ascii');
     const signature = joseSignature(this.keystore.signSync(active.ref, input, 'sha256'), 32);
-    return `${header}.${payload}.${base64url.encode(signature)}`;
+    return `${active.header}.${payload}.${signature.toString('base64url')}`;
   }
 
   /** Every EAR key not retired, as a JWK Set (RFC 7517 §5). */

@@ -85,6 +85,19 @@ export class AttestationNonces {
     usedAt: string,
   ) => Promise<{ changes: number }>;
 
+  /** Device tags by device (bounded): each appraisal checks one nonce and issues the next. */
+  private readonly tags = new Map<string, Buffer>();
+
+  private tagOf(deviceId: string): Buffer {
+    let tag = this.tags.get(deviceId);
+    if (tag === undefined) {
+      tag = deviceTag(deviceId);
+      if (this.tags.size >= 100_000) this.tags.clear();
+      this.tags.set(deviceId, tag);
+    }
+    return tag;
+  }
+
   private mac(body: Buffer): Buffer {
     return createHmac('sha256', this.key).update(body).digest().subarray(0, macLength);
   }
@@ -93,7 +106,7 @@ export class AttestationNonces {
     const expiry = Math.floor(this.clock.now().getTime() / 1000) + this.lifetimeSeconds;
     const expiryBytes = Buffer.alloc(4);
     expiryBytes.writeUInt32BE(expiry);
-    const body = Buffer.concat([randomBytes(randomLength), expiryBytes, deviceTag(deviceId)]);
+    const body = Buffer.concat([randomBytes(randomLength), expiryBytes, this.tagOf(deviceId)]);
     return { nonce: Buffer.concat([body, this.mac(body)]), expiresAt: toRfc3339(new Date(expiry * 1000)) };
   }
 
@@ -109,7 +122,7 @@ export class AttestationNonces {
         'invalid',
         'the evidence carries a nonce this server never issued',
       );
-    if (!body.subarray(randomLength + 4).equals(deviceTag(deviceId)))
+    if (!body.subarray(randomLength + 4).equals(this.tagOf(deviceId)))
       throw new VigilError('ATTESTATION_NONCE_FOREIGN', 'invalid', 'the nonce was issued to another device');
     const expiry = body.readUInt32BE(randomLength);
     if (expiry * 1000 <= this.clock.now().getTime())

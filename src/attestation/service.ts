@@ -190,6 +190,12 @@ export class AttestationService {
     const evidence = canonicalJson(decoded.stored);
     const evidenceDigest = createHash('sha256').update(evidence).digest('hex');
     const eventLogDigest = decoded.blob?.digest ?? null;
+    const policyRef = { id: policy.id, version: policy.version };
+    const referenceValueRefs = referenceSets.map((set) => ({
+      id: set.id,
+      release: set.release,
+      version: set.version,
+    }));
     const row: AttestationsTable = {
       id,
       device_id: device.id,
@@ -201,10 +207,8 @@ export class AttestationService {
       event_log_digest: eventLogDigest,
       received_at: at,
       verifier_version: verifierVersion,
-      policy: JSON.stringify({ id: policy.id, version: policy.version }),
-      reference_values: JSON.stringify(
-        referenceSets.map((set) => ({ id: set.id, release: set.release, version: set.version })),
-      ),
+      policy: JSON.stringify(policyRef),
+      reference_values: JSON.stringify(referenceValueRefs),
       status: appraisal.status,
       secure_boot: appraisal.secureBoot,
       measured_release: appraisal.measuredRelease,
@@ -238,7 +242,17 @@ export class AttestationService {
       await this.nonces.refuse(device.id, error);
       throw error;
     }
-    return this.toRecord(row, null);
+    return recordOf(
+      row,
+      {
+        trustVector: appraisal.trustVector,
+        findings: appraisal.findings,
+        rebooted: appraisal.rebooted,
+        policy: policyRef,
+        referenceValues: referenceValueRefs,
+      },
+      null,
+    );
   }
 
   /** Spends the nonce and writes the record, the device's trust and the ledger entries, in one transaction. */
@@ -536,29 +550,48 @@ export class AttestationService {
               : null,
         };
     }
-    return {
-      id: row.id,
-      deviceId: row.device_id,
-      format: row.format,
-      status: row.status,
-      secureBoot: row.secure_boot,
-      measuredRelease: row.measured_release,
-      trustVector: JSON.parse(row.trust_vector) as TrustVector,
-      findings: details.findings,
-      rebooted: details.rebooted,
-      tpmClock:
-        row.reset_count === null || row.restart_count === null
-          ? null
-          : { resetCount: Number(row.reset_count), restartCount: Number(row.restart_count) },
-      receivedAt: row.received_at,
-      nonce: Buffer.from(row.nonce, 'hex').toString('base64'),
-      verifierVersion: row.verifier_version,
-      policy: JSON.parse(row.policy) as { id: string; version: number },
-      referenceValues: JSON.parse(row.reference_values) as AttestationRecord['referenceValues'],
-      evidenceDigest: row.evidence_digest,
-      recordDigest: row.record_digest,
-      ear: row.ear,
+    return recordOf(
+      row,
+      {
+        trustVector: JSON.parse(row.trust_vector) as TrustVector,
+        findings: details.findings,
+        rebooted: details.rebooted,
+        policy: JSON.parse(row.policy) as AttestationRecord['policy'],
+        referenceValues: JSON.parse(row.reference_values) as AttestationRecord['referenceValues'],
+      },
       ledger,
-    };
+    );
   }
+}
+
+/** A record as the API shows it: the row, with its JSON columns given already parsed. */
+function recordOf(
+  row: AttestationsTable,
+  parsed: Pick<AttestationRecord, 'trustVector' | 'findings' | 'rebooted' | 'policy' | 'referenceValues'>,
+  ledger: AttestationRecord['ledger'],
+): AttestationRecord {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    format: row.format,
+    status: row.status,
+    secureBoot: row.secure_boot,
+    measuredRelease: row.measured_release,
+    trustVector: parsed.trustVector,
+    findings: parsed.findings,
+    rebooted: parsed.rebooted,
+    tpmClock:
+      row.reset_count === null || row.restart_count === null
+        ? null
+        : { resetCount: Number(row.reset_count), restartCount: Number(row.restart_count) },
+    receivedAt: row.received_at,
+    nonce: Buffer.from(row.nonce, 'hex').toString('base64'),
+    verifierVersion: row.verifier_version,
+    policy: parsed.policy,
+    referenceValues: parsed.referenceValues,
+    evidenceDigest: row.evidence_digest,
+    recordDigest: row.record_digest,
+    ear: row.ear,
+    ledger,
+  };
 }
