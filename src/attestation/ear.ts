@@ -4,7 +4,7 @@
  * rest, like the OCSP responder's online key); relying parties fetch its public half as a JWKS.
  */
 import { createPublicKey } from 'node:crypto';
-import { base64url, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import { VigilError, toRfc3339, type Clock } from '../core/index.ts';
 import { DerReader, DerTag, type SoftwareKeystore } from '../identity/index.ts';
 import type { Store } from '../store/index.ts';
@@ -34,7 +34,7 @@ export function earClaims(input: EarInput): Record<string, unknown> {
     iat: Math.floor(input.at.getTime() / 1000),
     sub: `urn:vigil:device:${input.deviceId}`,
     ear_verifier_id: { developer: 'urn:vigil', build: input.build },
-    eat_nonce: base64url.encode(input.nonce),
+    eat_nonce: input.nonce.toString('base64url'),
     ear_status: appraisal.status,
     submods: {
       [input.format]: {
@@ -118,7 +118,11 @@ export class EarKeys {
     const ref = { id: row.key_id, backend: 'software' as const, algorithm: 'ecdsa-p256' as const };
     await this.keystore.loadKey(ref);
     const header = { alg: 'ES256', typ: 'JWT', kid: row.kid };
-    this.active = { kid: row.kid, ref, header: base64url.encode(JSON.stringify(header)) };
+    this.active = {
+      kid: row.kid,
+      ref,
+      header: Buffer.from(JSON.stringify(header), 'utf8').toString('base64url'),
+    };
     return this.active;
   }
 
