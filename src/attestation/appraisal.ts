@@ -3,7 +3,7 @@
  * trustworthiness vector (draft-ietf-rats-ar4si §2.3) and a status. Pure: the same inputs give the
  * same result, which is what makes re-appraising an archived record at its own time meaningful.
  */
-import type { MeasuredComponent, SecureBoot, VerifiedClaims } from './claims.ts';
+import type { MeasuredComponent, SecureBoot, TpmClock, VerifiedClaims } from './claims.ts';
 
 /** A reference component: one approved measurement (RFC 9334 reference value). */
 export type ReferenceComponent =
@@ -107,7 +107,7 @@ export interface AppraisalInput {
   referenceSets: readonly ReferenceValueSet[];
   policy: AppraisalPolicy;
   /** The TPM clock of the previous appraisal with the same key, to see reboots. */
-  previousClock?: { resetCount: number; restartCount: number } | null | undefined;
+  previousClock?: TpmClock | null | undefined;
 }
 
 // AR4SI values used here (§2.3.4): 2 affirming ("approved", "genuine", "trustworthy"),

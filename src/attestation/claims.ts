@@ -66,5 +66,18 @@ export interface BoundKey {
   /** What vouches for the key being the device's hardware's (see AttestationKey.endorsement). */
   endorsement: 'ek-certificate' | 'factory' | 'first-use';
   /** The TPM clock of the key's latest recorded appraisal, if any. */
-  lastClock?: { resetCount: number; restartCount: number } | null;
+  lastClock: TpmClock | null;
+}
+
+/** The TPM counters that tell a reboot (resetCount) or a resume (restartCount) apart. */
+export interface TpmClock {
+  resetCount: number;
+  restartCount: number;
+}
+
+/** A TPM clock from its two stored counts: null unless both are known. */
+export function tpmClockOf(resetCount: number | null, restartCount: number | null): TpmClock | null {
+  return resetCount === null || restartCount === null
+    ? null
+    : { resetCount: Number(resetCount), restartCount: Number(restartCount) };
 }

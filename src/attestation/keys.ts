@@ -18,7 +18,7 @@ import {
 import { VigilError, newId, toRfc3339, type Clock } from '../core/index.ts';
 import type { Actor, Ledger } from '../ledger/index.ts';
 import type { AttestationKeysTable, Queryable, Store, Tx } from '../store/index.ts';
-import type { BoundKey } from './claims.ts';
+import { tpmClockOf, type BoundKey, type TpmClock } from './claims.ts';
 import type { EndorsementRoots } from './endorsement.ts';
 import {
   checkAttestationKeyAttributes,
@@ -427,10 +427,7 @@ export class AttestationKeys {
         publicKey: this.keyObject(row.id, row.public_key),
         certificate: row.certificate,
         endorsement: row.endorsement,
-        lastClock:
-          row.last_reset_count === null || row.last_restart_count === null
-            ? null
-            : { resetCount: Number(row.last_reset_count), restartCount: Number(row.last_restart_count) },
+        lastClock: tpmClockOf(row.last_reset_count, row.last_restart_count),
       }));
   }
 
@@ -438,11 +435,7 @@ export class AttestationKeys {
    * Keeps the TPM clock of an appraisal just recorded on its key, inside the appraisal's
    * transaction; the row is written only when the clock differs (a reboot, or the first time).
    */
-  async recordClock(
-    tx: Tx,
-    keyId: string,
-    clock: { resetCount: number; restartCount: number },
-  ): Promise<void> {
+  async recordClock(tx: Tx, keyId: string, clock: TpmClock): Promise<void> {
     await this.updateClock(tx, clock.resetCount, clock.restartCount, keyId);
   }
 

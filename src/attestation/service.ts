@@ -24,7 +24,7 @@ import {
   type ReferenceValueSet,
   type TrustVector,
 } from './appraisal.ts';
-import type { VerifiedClaims } from './claims.ts';
+import { tpmClockOf, type TpmClock, type VerifiedClaims } from './claims.ts';
 import { EarKeys, earClaims, verifierVersion } from './ear.ts';
 import { checkWire, formatOf, type DecodedEvidence, type EvidenceFormat } from './formats.ts';
 import type { AttestationKeys } from './keys.ts';
@@ -42,7 +42,7 @@ export interface AttestationRecord {
   trustVector: TrustVector;
   findings: Finding[];
   rebooted: boolean | null;
-  tpmClock: { resetCount: number; restartCount: number } | null;
+  tpmClock: TpmClock | null;
   receivedAt: string;
   nonce: string;
   verifierVersion: string;
@@ -380,11 +380,7 @@ export class AttestationService {
   }
 
   /** The TPM clock of the appraisal by the same key recorded before `beforeId` (for re-appraisal). */
-  private async clockBefore(
-    deviceId: string,
-    keyId: string,
-    beforeId: string,
-  ): Promise<{ resetCount: number; restartCount: number } | null> {
+  private async clockBefore(deviceId: string, keyId: string, beforeId: string): Promise<TpmClock | null> {
     const row = await this.store.db
       .selectFrom('attestations')
       .select(['reset_count', 'restart_count'])
@@ -394,8 +390,7 @@ export class AttestationService {
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    if (row === undefined || row.reset_count === null || row.restart_count === null) return null;
-    return { resetCount: Number(row.reset_count), restartCount: Number(row.restart_count) };
+    return row === undefined ? null : tpmClockOf(row.reset_count, row.restart_count);
   }
 
   private async refuse(deviceId: string, error: unknown, format: string): Promise<void> {
@@ -580,10 +575,7 @@ function recordOf(
     trustVector: parsed.trustVector,
     findings: parsed.findings,
     rebooted: parsed.rebooted,
-    tpmClock:
-      row.reset_count === null || row.restart_count === null
-        ? null
-        : { resetCount: Number(row.reset_count), restartCount: Number(row.restart_count) },
+    tpmClock: tpmClockOf(row.reset_count, row.restart_count),
     receivedAt: row.received_at,
     nonce: Buffer.from(row.nonce, 'hex').toString('base64'),
     verifierVersion: row.verifier_version,

@@ -109,6 +109,7 @@ describe('software DICE device', () => {
           publicKey: new X509Certificate(deviceId.certificate).publicKey,
           certificate: deviceId.certificate,
           endorsement: 'factory',
+          lastClock: null,
         },
       ],
       new Date(),

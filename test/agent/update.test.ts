@@ -211,6 +211,7 @@ class FakeDeviceEndpoint {
                   publicKey: new X509Certificate(this.deviceIdCertificate!).publicKey,
                   certificate: this.deviceIdCertificate,
                   endorsement: 'factory',
+                  lastClock: null,
                 },
               ],
               new Date(),
